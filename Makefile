@@ -1,0 +1,37 @@
+# Two commands do everything on a fresh machine:
+#   make demo   run the Hive example DAG on Airflow 3.3 against the local emulator
+#   make test   lint, type-check and run the whole suite on Airflow 3.3 and Airflow 2.11
+AIRFLOW3_VERSION ?= 3.3.2
+AIRFLOW2_VERSION ?= 2.11.2
+VENV3 := .venvs/airflow-$(AIRFLOW3_VERSION)
+VENV2 := .venvs/airflow-$(AIRFLOW2_VERSION)
+export HADOOP_ECO_AIRFLOW3_PYTHON := $(abspath $(VENV3))/bin/python
+export HADOOP_ECO_AIRFLOW2_PYTHON := $(abspath $(VENV2))/bin/python
+
+.PHONY: test demo bench venvs lint unit clean
+
+venvs:
+	scripts/make-venv.sh $(VENV3) $(AIRFLOW3_VERSION) test,dev
+	scripts/make-venv.sh $(VENV2) $(AIRFLOW2_VERSION) test
+
+lint: venvs
+	$(VENV3)/bin/ruff check airflow_provider_hadoop_eco tests example_dags benchmarks
+	$(VENV3)/bin/ruff format --check airflow_provider_hadoop_eco tests example_dags benchmarks
+	$(VENV3)/bin/mypy
+
+test: venvs lint
+	HADOOP_ECO_REQUIRE_ALL=1 $(VENV3)/bin/python -m pytest tests -p no:cacheprovider
+	HADOOP_ECO_REQUIRE_ALL=1 $(VENV2)/bin/python -m pytest tests/unit -p no:cacheprovider
+
+unit: venvs
+	$(VENV3)/bin/python -m pytest tests/unit -q
+
+demo:
+	scripts/make-venv.sh $(VENV3) $(AIRFLOW3_VERSION) test,dev
+	$(VENV3)/bin/python scripts/demo.py
+
+bench: venvs
+	$(VENV3)/bin/python benchmarks/run.py
+
+clean:
+	rm -rf .venvs build dist *.egg-info .demo artifacts

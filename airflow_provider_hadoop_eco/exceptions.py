@@ -1,0 +1,111 @@
+"""Exceptions raised by the Hadoop Eco provider.
+
+Every error the provider raises is a :class:`HadoopEcoError`, itself an ``AirflowException``, so a DAG
+author can catch one family and Airflow shows a readable message. Messages name the cluster, the HTTP
+status and a short excerpt of the response body; they never contain a credential.
+"""
+
+from __future__ import annotations
+
+from airflow.providers.common.compat.sdk import AirflowException
+
+#: How much of a response body an error message quotes.
+BODY_EXCERPT_CHARS = 300
+
+
+def body_excerpt(body: str | bytes | None, limit: int = BODY_EXCERPT_CHARS) -> str:
+    """Return a short, single-line excerpt of a response body for an error message."""
+    if body is None:
+        return ""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", errors="replace")
+    text = " ".join(body.split())
+    if len(text) > limit:
+        return text[:limit] + f"... [{len(text) - limit} more characters]"
+    return text
+
+
+class HadoopEcoError(AirflowException):
+    """Base class of every error raised by the Hadoop Eco provider."""
+
+
+class HadoopEcoConfigError(HadoopEcoError, ValueError):
+    """The connection or the task arguments are invalid; nothing was sent."""
+
+
+class HadoopEcoTransportError(HadoopEcoError):
+    """The API could not be reached or did not answer in time (connection error, timeout)."""
+
+
+class HadoopEcoConnectError(HadoopEcoTransportError):
+    """No connection to the API could be opened, so the request was provably never sent."""
+
+
+class HadoopEcoJobMayHaveStartedError(HadoopEcoError):
+    """A create call was sent but its outcome is unknown: the job may be running.
+
+    The API has no idempotency key, so the provider never repeats such a call on its own.
+    """
+
+
+class HadoopEcoResponseError(HadoopEcoError):
+    """The API answered with a body the provider cannot use (not JSON, missing keys, wrong types)."""
+
+
+class HadoopEcoApiError(HadoopEcoError):
+    """The API answered with an HTTP status that is not a success.
+
+    :param message: what went wrong, in words.
+    :param status_code: the HTTP status code.
+    :param cluster_id: the cluster the call was about.
+    :param body: a short, secret-free excerpt of the response body.
+    """
+
+    def __init__(self, message: str, *, status_code: int, cluster_id: str, body: str = "") -> None:
+        self.status_code = status_code
+        self.cluster_id = cluster_id
+        self.body = body
+        text = f"{message} (cluster {cluster_id!r}, HTTP {status_code})"
+        if body:
+            text += f": {body}"
+        super().__init__(text)
+
+
+class HadoopEcoBadRequestError(HadoopEcoApiError):
+    """HTTP 400: the API rejected the request (invalid setting or parameter)."""
+
+
+class HadoopEcoAuthError(HadoopEcoApiError):
+    """HTTP 401 or 403: the credentials or the cluster's Open API key were refused."""
+
+
+class HadoopEcoNotFoundError(HadoopEcoApiError):
+    """HTTP 404: the cluster or the request id does not exist."""
+
+
+class HadoopEcoClusterBusyError(HadoopEcoApiError):
+    """HTTP 202 on create: an operation on this cluster is already in progress; no new job was started."""
+
+
+class HadoopEcoRateLimitError(HadoopEcoApiError):
+    """HTTP 429: too many requests. ``retry_after`` holds the server's advice in seconds, if any."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+
+class HadoopEcoServerError(HadoopEcoApiError):
+    """HTTP 5xx: the API or a load balancer in front of it failed."""
+
+
+class HadoopEcoUnexpectedStatusError(HadoopEcoApiError):
+    """An HTTP status the API does not document (for example a redirect, which is never followed)."""
+
+
+class HadoopEcoJobFailedError(HadoopEcoError):
+    """The job of the cluster ended with requestResult Failure."""
+
+
+class HadoopEcoTimeoutError(HadoopEcoError):
+    """Waiting for a request exceeded the configured timeout. The job itself may still be running."""

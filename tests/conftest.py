@@ -1,0 +1,120 @@
+"""Shared fixtures: an isolated AIRFLOW_HOME, canary credentials, and a scripted local HTTP fake."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import threading
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Airflow reads its home at import time: point it at a throwaway folder before anything imports airflow.
+_HOME = Path(tempfile.mkdtemp(prefix="hadoop-eco-test-home-"))
+os.environ.setdefault("AIRFLOW_HOME", str(_HOME))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+# Canary secrets: tests assert these never show up in logs, errors, XCom, kwargs or files.
+CANARY_SECRET = "CANARY-SECRET-7f3a9c2e51"
+CANARY_API_KEY = "CANARY-APIKEY-d41c8e07b6"
+ACCESS_KEY_ID = "test-access-key-id"
+
+
+def conn_json(host: str, **extra: Any) -> str:
+    """Connection JSON for ``AIRFLOW_CONN_*`` with the canary credentials."""
+    return json.dumps(
+        {
+            "conn_type": "hadoop_eco",
+            "host": host,
+            "login": ACCESS_KEY_ID,
+            "password": CANARY_SECRET,
+            "extra": {"api_key": CANARY_API_KEY, **extra},
+        }
+    )
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class ScriptedApi:
+    """A real HTTP server on 127.0.0.1 that answers from a script: a local fake for narrow tests."""
+
+    url: str
+    responses: deque = field(default_factory=deque)
+    requests: list[Recorded] = field(default_factory=list)
+    default: tuple[int, dict[str, str], bytes] = (200, {}, b"{}")
+
+    def add(self, status: int = 200, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None):
+        if raw is None:
+            raw = json.dumps(body if body is not None else {}).encode()
+        self.responses.append((status, headers or {"Content-Type": "application/json"}, raw))
+        return self
+
+    def add_drop(self):
+        self.responses.append(("drop", {}, b""))
+        return self
+
+
+@pytest.fixture
+def scripted_api() -> Iterator[ScriptedApi]:
+    api = ScriptedApi(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            api.requests.append(Recorded(self.command, self.path, dict(self.headers.items()), body))
+            status, headers, raw = api.responses.popleft() if api.responses else api.default
+            if status == "drop":
+                self.close_connection = True
+                self.connection.close()
+                return
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        do_GET = do_POST = _handle
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    api.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield api
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def hadoop_eco_conn(monkeypatch: pytest.MonkeyPatch, scripted_api: ScriptedApi) -> ScriptedApi:
+    """``hadoop_eco_default`` pointed at the scripted fake, with canary credentials."""
+    monkeypatch.setenv("AIRFLOW_CONN_HADOOP_ECO_DEFAULT", conn_json(scripted_api.url))
+    return scripted_api
