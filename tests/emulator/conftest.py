@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from airflow_provider_hadoop_eco.emulator import (
+    DEFAULT_API_KEY,
+    DEFAULT_CREDENTIAL_ID,
+    DEFAULT_CREDENTIAL_SECRET,
+    Emulator,
+)
+
+HEADERS = {
+    "Credential-ID": DEFAULT_CREDENTIAL_ID,
+    "Credential-Secret": DEFAULT_CREDENTIAL_SECRET,
+    "Hadoop-Eco-Api-Key": DEFAULT_API_KEY,
+    "Content-Type": "application/json",
+}
+
+
+class Api:
+    """Tiny requests-based client for the emulator (deliberately independent of the provider's hook)."""
+
+    def __init__(
+        self, emulator: Emulator, cluster_id: str | None = None, headers: dict[str, str] | None = None
+    ):
+        self.emu = emulator
+        self.cluster_id = cluster_id or emulator.cluster_id
+        self.headers = dict(HEADERS if headers is None else headers)
+        self.session = requests.Session()
+
+    def post_url(self, cluster_id: str | None = None) -> str:
+        return f"{self.emu.url}/hadoop-eco/v1/cluster/{cluster_id or self.cluster_id}"
+
+    def get_url(self, request_id: str, cluster_id: str | None = None) -> str:
+        return f"{self.post_url(cluster_id)}/request-id/{request_id}"
+
+    def post(self, body: Any = None, *, data: Any = None, headers: dict | None = None, cluster_id=None, **kw):
+        kw.setdefault("timeout", 10)
+        if data is None and body is not None:
+            kw["json"] = body
+        return self.session.post(
+            self.post_url(cluster_id), data=data, headers=self.headers if headers is None else headers, **kw
+        )
+
+    def get(
+        self, request_id: str, *, verbose: Any = None, headers: dict | None = None, cluster_id=None, **kw
+    ):
+        kw.setdefault("timeout", 10)
+        params = {} if verbose is None else {"verbose": verbose}
+        return self.session.get(
+            self.get_url(request_id, cluster_id),
+            params=params,
+            headers=self.headers if headers is None else headers,
+            **kw,
+        )
+
+    def start(self, body: Any = None, **kw) -> str:
+        r = self.post(body if body is not None else {}, **kw)
+        assert r.status_code == 200, r.text
+        return r.json()["requestId"]
+
+    def close(self) -> None:
+        self.session.close()
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    """A manual-clock emulator with the default cluster."""
+    emulator = Emulator(manual_clock=True)
+    emulator.start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+def api(emu: Emulator) -> Iterator[Api]:
+    client = Api(emu)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def headers() -> dict[str, str]:
+    """The default cluster's valid authentication headers (a fresh copy)."""
+    return dict(HEADERS)
+
+
+@pytest.fixture
+def make_api(emu: Emulator):
+    """Factory: ``make_api(cluster_id=None, headers=None, emulator=None)`` -> Api (closed after the test)."""
+    clients: list[Api] = []
+
+    def make(
+        cluster_id: str | None = None, headers: dict[str, str] | None = None, emulator: Emulator | None = None
+    ):
+        client = Api(emulator or emu, cluster_id=cluster_id, headers=headers)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
