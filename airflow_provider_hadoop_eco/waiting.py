@@ -67,6 +67,32 @@ def check_request_once(
     return True, final, label
 
 
+class TransientErrorBudget:
+    """Counts failed status checks in a row (each already retried by the hook) and says when to give up.
+
+    :param limit: failed checks in a row that end the wait.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, int(limit))
+        self.failures = 0
+
+    def absorb(self, err: HadoopEcoError, log: logging.Logger | Any, where: str) -> None:
+        """Swallow a transient error within the budget; re-raise it otherwise."""
+        from airflow_provider_hadoop_eco.hooks.base import is_transient
+
+        if not is_transient(err):
+            raise err
+        self.failures += 1
+        if self.failures >= self.limit:
+            raise err
+        log.warning("Status check %d/%d for %s failed: %s", self.failures, self.limit, where, err)
+
+    def reset(self) -> None:
+        """A check succeeded."""
+        self.failures = 0
+
+
 def wait_in_worker(
     hook: HadoopEcoHook,
     cluster_id: str,
@@ -76,15 +102,24 @@ def wait_in_worker(
     end_time: float | None,
     log: logging.Logger | Any,
     started_at: float | None = None,
+    max_consecutive_errors: int = 5,
 ) -> dict[str, Any]:
     """Poll in the worker until Success (return the final response), Failure or the deadline (raise).
 
-    Transient errors are retried inside each status call by the hook; a call that still fails ends the wait.
+    Transient errors are retried inside each status call by the hook; after ``max_consecutive_errors`` such
+    calls fail in a row, the wait ends with the last error.
     """
     started_at = started_at if started_at is not None else time.time()
     label: str | None = None
+    budget = TransientErrorBudget(max_consecutive_errors)
     while True:
-        done, response, label = check_request_once(hook, cluster_id, request_id, label, log, started_at)
+        try:
+            done, response, label = check_request_once(hook, cluster_id, request_id, label, log, started_at)
+        except HadoopEcoError as err:
+            budget.absorb(err, log, f"request {request_id}")
+            done, response = False, None
+        else:
+            budget.reset()
         if done:
             assert response is not None
             return response

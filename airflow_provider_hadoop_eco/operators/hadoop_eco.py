@@ -60,8 +60,8 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
     :param on_busy: what to do when the API answers 202 (a job of this cluster is already running):
         ``"fail"`` fails the task at once with a clear message and starts nothing; ``"wait"`` polls until
         the cluster is free, then starts the job.
-    :param max_consecutive_errors: deferrable mode: failed status checks in a row, each already retried,
-        before the wait ends with an error.
+    :param max_consecutive_errors: while waiting: failed status checks in a row, each already retried by
+        the hook, before the wait ends with an error.
     """
 
     template_fields: Sequence[str] = ("cluster_id", *_SETTING_NAMES)
@@ -210,6 +210,7 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
                 end_time=end_time,
                 log=self.log,
                 started_at=self._started_at,
+                max_consecutive_errors=self.max_consecutive_errors,
             )
             return external_id
         # Check once before deferring: a job that already ended needs no trigger.

@@ -9,10 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue, conf
 
-from airflow_provider_hadoop_eco.waiting import (
-    check_request_once,
-    raise_for_event,
-)
+from airflow_provider_hadoop_eco.exceptions import HadoopEcoError
+from airflow_provider_hadoop_eco.waiting import TransientErrorBudget, check_request_once, raise_for_event
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -38,8 +36,8 @@ class HadoopEcoRequestSensor(BaseSensorOperator):
         ``[operators] default_deferrable`` setting.
     :param poke_interval: seconds between status checks (in every mode).
     :param timeout: seconds to wait in total before failing with a sensor timeout.
-    :param max_consecutive_errors: deferrable mode: failed status checks in a row, each already retried,
-        before the wait ends with an error.
+    :param max_consecutive_errors: failed status checks in a row, each already retried by the hook, before
+        the wait ends with an error (transient errors only: 5xx, 429, timeouts, dropped connections).
     """
 
     template_fields: Sequence[str] = ("cluster_id", "request_id")
@@ -64,6 +62,7 @@ class HadoopEcoRequestSensor(BaseSensorOperator):
         self.max_consecutive_errors = max_consecutive_errors
         self._last_label: str | None = None
         self._started_at: float | None = None
+        self._errors = TransientErrorBudget(max_consecutive_errors)
 
     @property
     def hook(self) -> HadoopEcoHook:
@@ -76,9 +75,14 @@ class HadoopEcoRequestSensor(BaseSensorOperator):
         """Check the request once: done with the final response on Success, raise on Failure."""
         if self._started_at is None:
             self._started_at = time.time()
-        done, response, self._last_label = check_request_once(
-            self.hook, self.cluster_id, self.request_id, self._last_label, self.log, self._started_at
-        )
+        try:
+            done, response, self._last_label = check_request_once(
+                self.hook, self.cluster_id, self.request_id, self._last_label, self.log, self._started_at
+            )
+        except HadoopEcoError as err:
+            self._errors.absorb(err, self.log, f"request {self.request_id}")
+            return False
+        self._errors.reset()
         if done:
             return PokeReturnValue(is_done=True, xcom_value=response)
         return False
