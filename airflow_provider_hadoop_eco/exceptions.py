@@ -56,16 +56,17 @@ class HadoopEcoApiError(HadoopEcoError):
     """The API answered with an HTTP status that is not a success.
 
     :param message: what went wrong, in words.
-    :param status_code: the HTTP status code.
+    :param http_status: the HTTP status code.
     :param cluster_id: the cluster the call was about.
     :param body: a short, secret-free excerpt of the response body.
     """
 
-    def __init__(self, message: str, *, status_code: int, cluster_id: str, body: str = "") -> None:
-        self.status_code = status_code
+    def __init__(self, message: str, *, http_status: int, cluster_id: str, body: str = "") -> None:
+        # Not ``status_code``: AirflowException already uses that name for another purpose.
+        self.http_status = http_status
         self.cluster_id = cluster_id
         self.body = body
-        text = f"{message} (cluster {cluster_id!r}, HTTP {status_code})"
+        text = f"{message} (cluster {cluster_id!r}, HTTP {http_status})"
         if body:
             text += f": {body}"
         super().__init__(text)

@@ -71,7 +71,10 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": [
-            {"integration-name": INTEGRATION, "python-modules": ["airflow_provider_hadoop_eco.hooks.hadoop_eco"]}
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": ["airflow_provider_hadoop_eco.hooks.hadoop_eco"],
+            }
         ],
         "operators": [
             {
@@ -80,7 +83,10 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "sensors": [
-            {"integration-name": INTEGRATION, "python-modules": ["airflow_provider_hadoop_eco.sensors.hadoop_eco"]}
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": ["airflow_provider_hadoop_eco.sensors.hadoop_eco"],
+            }
         ],
         "triggers": [
             {

@@ -93,16 +93,19 @@ def describe_failure(cluster_id: str, request_id: str, response: dict[str, Any] 
     Uses the verbose status (``clusterMeta``) when present: job type, termination policy, cluster name.
     """
     response = response or {}
-    meta = response.get("clusterMeta") if isinstance(response.get("clusterMeta"), dict) else {}
-    command = meta.get("user_cluster_exec_command") if isinstance(meta, dict) else None
-    command = command if isinstance(command, dict) else {}
+    raw_meta = response.get("clusterMeta")
+    meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
+    raw_command = meta.get("user_cluster_exec_command")
+    command: dict[str, Any] = raw_command if isinstance(raw_command, dict) else {}
     name = response.get("clusterName") or meta.get("cluster_name") or "unknown"
     parts = [
         f"Hadoop Eco job failed: cluster {name!r} ({cluster_id}), request {request_id}",
         f"requestStatus={response.get('requestStatus')!r}, requestResult={response.get('requestResult')!r}",
     ]
     if command:
-        parts.append(f"job type={command.get('type')!r}, termination policy={command.get('termination_policy')!r}")
+        parts.append(
+            f"job type={command.get('type')!r}, termination policy={command.get('termination_policy')!r}"
+        )
         if command.get("hive_query"):
             query = " ".join(str(command["hive_query"]).split())
             parts.append(f"hive query={query[:200]!r}")

@@ -1,4 +1,7 @@
-"""Waiting for a request in a worker, and turning a trigger event into a result: shared by operator and sensor."""
+"""Waiting for a request in a worker, and turning a trigger event into a result.
+
+Shared by the operator, the sensor and the trigger.
+"""
 
 from __future__ import annotations
 

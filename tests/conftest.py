@@ -26,23 +26,7 @@ os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-# Canary secrets: tests assert these never show up in logs, errors, XCom, kwargs or files.
-CANARY_SECRET = "CANARY-SECRET-7f3a9c2e51"
-CANARY_API_KEY = "CANARY-APIKEY-d41c8e07b6"
-ACCESS_KEY_ID = "test-access-key-id"
-
-
-def conn_json(host: str, **extra: Any) -> str:
-    """Connection JSON for ``AIRFLOW_CONN_*`` with the canary credentials."""
-    return json.dumps(
-        {
-            "conn_type": "hadoop_eco",
-            "host": host,
-            "login": ACCESS_KEY_ID,
-            "password": CANARY_SECRET,
-            "extra": {"api_key": CANARY_API_KEY, **extra},
-        }
-    )
+from tests_support import ACCESS_KEY_ID, CANARY_API_KEY, CANARY_SECRET, conn_json  # noqa: E402,F401
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import socket
+from typing import Any
 
 
 def closed_port() -> int:
@@ -10,3 +12,22 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# Canary secrets: tests assert these never show up in logs, errors, XCom, kwargs or files.
+CANARY_SECRET = "CANARY-SECRET-7f3a9c2e51"
+CANARY_API_KEY = "CANARY-APIKEY-d41c8e07b6"
+ACCESS_KEY_ID = "test-access-key-id"
+
+
+def conn_json(host: str, **extra: Any) -> str:
+    """Connection JSON for ``AIRFLOW_CONN_*`` with the canary credentials."""
+    return json.dumps(
+        {
+            "conn_type": "hadoop_eco",
+            "host": host,
+            "login": ACCESS_KEY_ID,
+            "password": CANARY_SECRET,
+            "extra": {"api_key": CANARY_API_KEY, **extra},
+        }
+    )

@@ -745,7 +745,7 @@ class EmulatorState:
                             "seq": job.seq,
                         }
                     )
-            out.sort(key=lambda j: j["seq"])
+            out.sort(key=lambda j: int(j["seq"]))  # type: ignore[arg-type]
             return out
 
     def advance(self, seconds: float) -> float:

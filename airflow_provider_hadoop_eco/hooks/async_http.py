@@ -61,7 +61,7 @@ def ssl_option(verify: bool | str) -> bool | ssl.SSLContext:
     """Translate the connection's ``verify`` (True, False or a CA bundle path) for aiohttp."""
     if isinstance(verify, str):
         return _ssl_context(verify)
-    return True if verify else False
+    return bool(verify)
 
 
 class CredentialsCache:

@@ -5,7 +5,8 @@ methods live in :mod:`airflow_provider_hadoop_eco.hooks.hadoop_eco`.
 
 What it guarantees:
 
-* every request has a timeout, a User-Agent naming the provider and Airflow versions, and the three auth headers;
+* every request has a timeout, a User-Agent naming the provider and Airflow versions, and the three
+  auth headers;
 * redirects are never followed (the credentials travel in custom headers that a client would resend);
 * TLS is verified unless the connection says otherwise; credentials never go over plain http to anything
   but a loopback address unless the connection explicitly allows it;
@@ -186,9 +187,11 @@ def credentials_from_connection(conn: Any) -> HadoopEcoCredentials:
         verify = verify_extra
     elif isinstance(verify_extra, str):
         lowered = verify_extra.strip().lower()
-        verify = lowered not in {"false", "0", "no", "off"} if lowered in {
-            "true", "1", "yes", "on", "false", "0", "no", "off"
-        } else verify_extra.strip()
+        verify = (
+            lowered not in {"false", "0", "no", "off"}
+            if lowered in {"true", "1", "yes", "on", "false", "0", "no", "off"}
+            else verify_extra.strip()
+        )
     return HadoopEcoCredentials(
         conn_id=conn_id,
         base_url=base_url,
@@ -228,7 +231,9 @@ def user_agent() -> str:
         from airflow import __version__ as airflow_version
 
         python = ".".join(map(str, sys.version_info[:3]))
-        _USER_AGENT = f"airflow-provider-hadoop-eco/{__version__} apache-airflow/{airflow_version} python/{python}"
+        _USER_AGENT = (
+            f"airflow-provider-hadoop-eco/{__version__} apache-airflow/{airflow_version} python/{python}"
+        )
     return _USER_AGENT
 
 
@@ -257,7 +262,9 @@ def _log_retry(log: logging.Logger | Any, what: str) -> Callable[[Any], None]:
     def before_sleep(retry_state: Any) -> None:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
         delay = retry_state.next_action.sleep if retry_state.next_action else 0
-        log.warning("%s failed (attempt %d): %s; retrying in %.1f s", what, retry_state.attempt_number, exc, delay)
+        log.warning(
+            "%s failed (attempt %d): %s; retrying in %.1f s", what, retry_state.attempt_number, exc, delay
+        )
 
     return before_sleep
 
@@ -351,7 +358,7 @@ class BaseHadoopEcoHook(BaseHook):
         if "<html" in text[:500].lower():
             text = _TAGS.sub(" ", text)
         excerpt = body_excerpt(credentials.scrub(text))
-        kwargs: dict[str, Any] = {"status_code": status, "cluster_id": cluster_id, "body": excerpt}
+        kwargs: dict[str, Any] = {"http_status": status, "cluster_id": cluster_id, "body": excerpt}
         if status == 202 and method == "POST":
             raise HadoopEcoClusterBusyError(
                 "An operation on this cluster is already in progress, so no new job was started", **kwargs
@@ -378,7 +385,9 @@ class BaseHadoopEcoHook(BaseHook):
                 **kwargs,
             )
         if status == 404:
-            raise HadoopEcoNotFoundError("Not found: the cluster id (or the request id) does not exist", **kwargs)
+            raise HadoopEcoNotFoundError(
+                "Not found: the cluster id (or the request id) does not exist", **kwargs
+            )
         if status == 429:
             raise HadoopEcoRateLimitError(
                 "The API is rate limiting requests",

@@ -114,7 +114,10 @@ class HadoopEcoHook(BaseHadoopEcoHook):
             self._send_sync("GET", path, cluster_id=probe_cluster, what="Test connection", params=params)
         except HadoopEcoNotFoundError:
             if cluster_id:
-                return True, f"Reached {credentials.base_url}; credentials and the Open API key were accepted."
+                return (
+                    True,
+                    f"Reached {credentials.base_url}; credentials and the Open API key were accepted.",
+                )
             return True, (
                 f"Reached {credentials.base_url}; the access key was accepted. Set the extra 'cluster_id' to "
                 "check the cluster's Open API key too."
@@ -161,5 +164,7 @@ class HadoopEcoHook(BaseHadoopEcoHook):
             "allow_insecure_http": BooleanField(
                 label("allow_insecure_http"), default=False, description=help_text("allow_insecure_http")
             ),
-            "verify": StringField(label("verify"), widget=BS3TextFieldWidget(), description=help_text("verify")),
+            "verify": StringField(
+                label("verify"), widget=BS3TextFieldWidget(), description=help_text("verify")
+            ),
         }

@@ -113,8 +113,10 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
             raise HadoopEcoConfigError(f"poll_interval must be positive, got {poll_interval!r}")
         if self.wait_timeout <= 0:
             raise HadoopEcoConfigError(f"wait_timeout must be positive, got {wait_timeout!r}")
-        # Fail at DAG parse time for literal values; templates are checked once rendered, before any HTTP call.
-        build_create_body({k: v for k, v in self._settings().items() if not (isinstance(v, str) and "{" in v)})
+        # Fail at DAG parse time for literal values; templates are checked once rendered, before any call.
+        build_create_body(
+            {k: v for k, v in self._settings().items() if not (isinstance(v, str) and "{" in v)}
+        )
 
     def _settings(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _SETTING_NAMES}
@@ -149,16 +151,19 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
                         "A job of this cluster is already running (possibly started by an earlier try of "
                         "this task), so none was started. Wait for it to end, or set on_busy='wait' to "
                         "start the job once the cluster is free",
-                        status_code=err.status_code,
+                        http_status=err.http_status,
                         cluster_id=err.cluster_id,
                         body=err.body,
                     ) from None
                 if time.time() + self.poll_interval > deadline:
                     raise HadoopEcoTimeoutError(
-                        f"Cluster {self.cluster_id!r} stayed busy for {self.wait_timeout:.0f} s; no job was started"
+                        f"Cluster {self.cluster_id!r} stayed busy for {self.wait_timeout:.0f} s; "
+                        "no job was started"
                     ) from None
                 self.log.info(
-                    "Cluster %s is busy with another job; trying again in %.0f s", self.cluster_id, self.poll_interval
+                    "Cluster %s is busy with another job; trying again in %.0f s",
+                    self.cluster_id,
+                    self.poll_interval,
                 )
                 time.sleep(self.poll_interval)
         self.log.info(

@@ -132,7 +132,9 @@ class HadoopEcoRequestSensor(BaseSensorOperator):
             raise
         except Exception as err:
             name = type(err).__name__
-            if name == "TaskDeferralTimeout" or (name == "TaskDeferralError" and "timeout" in str(err).lower()):
+            if name == "TaskDeferralTimeout" or (
+                name == "TaskDeferralError" and "timeout" in str(err).lower()
+            ):
                 raise AirflowSensorTimeout(
                     f"Sensor timed out waiting for request {self.request_id}: {err}"
                 ) from err

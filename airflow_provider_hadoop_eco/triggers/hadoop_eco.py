@@ -22,6 +22,7 @@ from airflow_provider_hadoop_eco.request_status import (
     make_event,
     parse_request_state,
 )
+from airflow_provider_hadoop_eco.waiting import TransientErrorBudget
 
 #: Consecutive failed polls (each already retried by the hook) a trigger survives by default.
 DEFAULT_MAX_CONSECUTIVE_ERRORS = 5
@@ -92,7 +93,11 @@ class HadoopEcoRequestTrigger(BaseTrigger):
     def _event(self, status: str, message: str, response: dict[str, Any] | None = None) -> TriggerEvent:
         return TriggerEvent(
             make_event(
-                status, cluster_id=self.cluster_id, request_id=self.request_id, message=message, response=response
+                status,
+                cluster_id=self.cluster_id,
+                request_id=self.request_id,
+                message=message,
+                response=response,
             )
         )
 
@@ -110,7 +115,7 @@ class HadoopEcoRequestTrigger(BaseTrigger):
         hook = self._hook()
         where = f"cluster {self.cluster_id}, request {self.request_id}"
         last_label: str | None = None
-        errors = 0
+        budget = TransientErrorBudget(self.max_consecutive_errors)
         if self.jitter_first_poll and self.poll_interval > 0:
             await self._sleep(random.uniform(0, self.poll_interval))
         while True:
@@ -127,21 +132,19 @@ class HadoopEcoRequestTrigger(BaseTrigger):
                 response = await hook.aget_request_status(self.cluster_id, self.request_id)
                 state = parse_request_state(response, cluster_id=self.cluster_id, request_id=self.request_id)
             except HadoopEcoError as err:
-                if not is_transient(err):
-                    yield self._event(EVENT_ERROR, f"Stopped waiting for {where}: {err}")
-                    return
-                errors += 1
-                if errors >= self.max_consecutive_errors:
-                    yield self._event(
-                        EVENT_ERROR,
-                        f"Stopped waiting for {where} after {errors} failed status checks in a row; "
-                        f"last error: {err}",
+                try:
+                    budget.absorb(err, self.log, where)
+                except HadoopEcoError:
+                    reason = (
+                        f"after {budget.failures} failed status checks in a row; last error: {err}"
+                        if is_transient(err)
+                        else f": {err}"
                     )
+                    yield self._event(EVENT_ERROR, f"Stopped waiting for {where} {reason}".replace(" :", ":"))
                     return
-                self.log.warning("Status check %d/%d for %s failed: %s", errors, self.max_consecutive_errors, where, err)
                 await self._sleep(self.poll_interval)
                 continue
-            errors = 0
+            budget.reset()
             label = state.label()
             if label != last_label:
                 self.log.info(
@@ -175,4 +178,6 @@ class HadoopEcoRequestTrigger(BaseTrigger):
                 f"succeeded after {elapsed:.0f} s",
                 response,
             )
-        return self._event(EVENT_FAILURE, describe_failure(self.cluster_id, self.request_id, response), response)
+        return self._event(
+            EVENT_FAILURE, describe_failure(self.cluster_id, self.request_id, response), response
+        )

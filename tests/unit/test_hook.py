@@ -6,7 +6,7 @@ import asyncio
 import json
 
 import pytest
-from conftest import ACCESS_KEY_ID, CANARY_API_KEY, CANARY_SECRET, conn_json
+from tests_support import ACCESS_KEY_ID, CANARY_API_KEY, CANARY_SECRET, conn_json
 
 from airflow_provider_hadoop_eco import __version__
 from airflow_provider_hadoop_eco.exceptions import (

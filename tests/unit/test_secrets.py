@@ -6,7 +6,7 @@ import json
 import logging
 
 import pytest
-from conftest import CANARY_API_KEY, CANARY_SECRET
+from tests_support import CANARY_API_KEY, CANARY_SECRET
 from conftest_helpers import run_trigger
 from fake_context import make_context
 

@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-from conftest import CANARY_API_KEY, CANARY_SECRET
+from tests_support import CANARY_API_KEY, CANARY_SECRET
 
 from airflow_provider_hadoop_eco.hooks.async_http import close_shared_session
 from airflow_provider_hadoop_eco.triggers.hadoop_eco import HadoopEcoRequestTrigger
