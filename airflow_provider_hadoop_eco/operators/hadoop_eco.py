@@ -107,6 +107,9 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
         )
         self.on_busy = on_busy
         self.max_consecutive_errors = max_consecutive_errors
+        # Kept for OpenLineage: the create answer and the final (verbose) status of this try.
+        self._created: dict[str, Any] | None = None
+        self._final_status: dict[str, Any] | None = None
         if on_busy not in _BUSY_POLICIES:
             raise HadoopEcoConfigError(f"on_busy must be one of {_BUSY_POLICIES}, got {on_busy!r}")
         if self.poll_interval <= 0:
@@ -207,7 +210,7 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
         cluster_id, request_id = self._ids(external_id)
         end_time = self._started_at + self.wait_timeout
         if not self.deferrable:
-            wait_in_worker(
+            self._final_status = wait_in_worker(
                 self.hook,
                 cluster_id,
                 request_id,
@@ -219,8 +222,11 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
             )
             return external_id
         # Check once before deferring: a job that already ended needs no trigger.
-        done, _, _ = check_request_once(self.hook, cluster_id, request_id, None, self.log, self._started_at)
+        done, final, _ = check_request_once(
+            self.hook, cluster_id, request_id, None, self.log, self._started_at
+        )
         if done:
+            self._final_status = final
             return external_id
         from airflow_provider_hadoop_eco.triggers.hadoop_eco import HadoopEcoRequestTrigger
 
@@ -243,13 +249,27 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
     def get_job_result(self, external_id: Any, context: Context) -> Any:
         """The create call's answer is the task's return value (and XCom)."""
         self._publish(context, external_id)
+        self._created = external_id
         return external_id
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage job facets: job type, Hive query, cluster and result, as the status API says."""
+        from airflow_provider_hadoop_eco.openlineage import build_lineage
+
+        created = self._created or {}
+        return build_lineage(
+            str(created.get("clusterId") or self.cluster_id),
+            created.get("requestId"),
+            status=self._final_status,
+            created=created,
+        )
 
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, create_response: Any = None
     ) -> Any:
         """Resume after the trigger: return the create answer on success, raise otherwise."""
-        raise_for_event(event, self.log, timeout_is_sensor_timeout=False)
+        self._created = create_response
+        self._final_status = raise_for_event(event, self.log, timeout_is_sensor_timeout=False)["response"]
         return create_response
 
     def _ids(self, external_id: Any) -> tuple[str, str]:

@@ -63,6 +63,7 @@ class HadoopEcoRequestSensor(BaseSensorOperator):
         self._last_label: str | None = None
         self._started_at: float | None = None
         self._errors = TransientErrorBudget(max_consecutive_errors)
+        self._final_status: dict[str, Any] | None = None
 
     @property
     def hook(self) -> HadoopEcoHook:
@@ -84,6 +85,7 @@ class HadoopEcoRequestSensor(BaseSensorOperator):
             return False
         self._errors.reset()
         if done:
+            self._final_status = response
             return PokeReturnValue(is_done=True, xcom_value=response)
         return False
 
@@ -96,6 +98,7 @@ class HadoopEcoRequestSensor(BaseSensorOperator):
             self.hook, self.cluster_id, self.request_id, None, self.log, started
         )
         if done:
+            self._final_status = response
             return response
         from airflow_provider_hadoop_eco.triggers.hadoop_eco import HadoopEcoRequestTrigger
 
@@ -116,7 +119,14 @@ class HadoopEcoRequestSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger: return the final response on success, raise otherwise."""
-        return raise_for_event(event, self.log, timeout_is_sensor_timeout=True)["response"]
+        self._final_status = raise_for_event(event, self.log, timeout_is_sensor_timeout=True)["response"]
+        return self._final_status
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage job facets: job type, Hive query, cluster and result, as the status API says."""
+        from airflow_provider_hadoop_eco.openlineage import build_lineage
+
+        return build_lineage(self.cluster_id, self.request_id, status=self._final_status)
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         """Turn Airflow's own deferral timeout into a sensor timeout on every Airflow version.
