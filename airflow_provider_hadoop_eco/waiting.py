@@ -65,7 +65,10 @@ def check_request_once(
         log.warning("Could not fetch the verbose status of request %s: %s", request_id, err)
         final = response
     if state.is_failure:
-        raise HadoopEcoJobFailedError(describe_failure(cluster_id, request_id, final))
+        message = describe_failure(cluster_id, request_id, final)
+        # One readable line first: Airflow follows any failed task with its own traceback.
+        log.error("%s", message)
+        raise HadoopEcoJobFailedError(message) from None
     log.info("Hadoop Eco request %s on cluster %s: Success", request_id, state.cluster_name or cluster_id)
     return True, final, label
 
@@ -150,6 +153,7 @@ def raise_for_event(
         log.info("%s", message)
         return event
     if status == EVENT_FAILURE:
+        log.error("%s", message)
         raise HadoopEcoJobFailedError(message)
     if status == EVENT_TIMEOUT:
         if timeout_is_sensor_timeout:
