@@ -21,7 +21,8 @@ lint: venvs
 
 test: venvs lint
 	HADOOP_ECO_REQUIRE_ALL=1 HADOOP_ECO_EXPECT_OPENLINEAGE=1 $(VENV3)/bin/python -m pytest tests -p no:cacheprovider
-	HADOOP_ECO_REQUIRE_ALL=1 $(VENV2)/bin/python -m pytest tests/unit -p no:cacheprovider
+	HADOOP_ECO_REQUIRE_ALL=1 $(VENV2)/bin/python -m pytest tests/unit tests/integration tests/reliability \
+		--ignore=tests/reliability/test_fuzz_responses.py -p no:cacheprovider
 
 unit: venvs
 	$(VENV3)/bin/python -m pytest tests/unit -q
