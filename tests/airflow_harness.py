@@ -6,6 +6,7 @@ Every process is started in its own process group, bound to 127.0.0.1, and stopp
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -152,36 +153,40 @@ class AirflowEnv:
     def stop(self, service: Service, sig: int = signal.SIGTERM, grace: float = 20.0) -> None:
         """Stop a service's whole process group: ``sig`` first, SIGKILL after ``grace`` seconds."""
         if service.proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(service.proc.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 service.proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(service.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             service.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
         if service in self.services:
             self.services.remove(service)
 
-    def stop_all(self) -> None:
+    def stop_all(self, grace: float = 20.0) -> None:
+        """SIGTERM every service at once (scheduler and triggerer take seconds each), then SIGKILL."""
+        for service in self.services:
+            if service.proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(service.proc.pid, signal.SIGTERM)
+        deadline = time.time() + grace
+        for service in list(self.services):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                service.proc.wait(timeout=max(deadline - time.time(), 0.1))
         for service in list(reversed(self.services)):
-            self.stop(service)
+            self.stop(service, sig=signal.SIGKILL, grace=5)
 
     # --- REST API (Airflow 3) --------------------------------------------------------------------------
 
-    def api(self, method: str, path: str, body: Any = None, timeout: float = 30) -> Any:
+    def api(
+        self, method: str, path: str, body: Any = None, timeout: float = 30, ok: tuple[int, ...] = ()
+    ) -> Any:
+        """Call the REST API; raise on an HTTP error unless its status is listed in ``ok``."""
         import requests
 
         response = requests.request(method, f"{self.api_url}{path}", json=body, timeout=timeout)
-        if response.status_code >= 400:
+        if response.status_code >= 400 and response.status_code not in ok:
             raise AssertionError(f"{method} {path} -> {response.status_code}: {response.text[:2000]}")
         return response.json() if response.content else None
 

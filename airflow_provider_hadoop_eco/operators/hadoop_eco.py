@@ -28,6 +28,12 @@ if TYPE_CHECKING:
 _SETTING_NAMES = tuple(s.name for s in SETTINGS)
 _BUSY_POLICIES = ("fail", "wait")
 _NOT_FOUND = "NotFound"
+_SUBMITTED_AT = "_airflow_submitted_at"
+
+
+def _answer(stored: dict[str, Any]) -> dict[str, Any]:
+    """The API's create answer, without what the operator stored beside it."""
+    return {k: v for k, v in stored.items() if k != _SUBMITTED_AT}
 
 
 class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
@@ -175,7 +181,8 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
             self.cluster_id,
             response["requestId"],
         )
-        return response
+        # Persisted with the answer, so a re-attached retry keeps the original wait deadline.
+        return {**response, _SUBMITTED_AT: self._started_at}
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
         """Status of an earlier try's request: its result when ended, else its status."""
@@ -205,6 +212,9 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
         Returns the task's result, because the mixin returns this method's value when it re-attaches.
         """
         self._publish(context, external_id)
+        if isinstance(external_id.get(_SUBMITTED_AT), (int, float)):
+            self._started_at = min(self._started_at, float(external_id[_SUBMITTED_AT]))
+        external_id = _answer(external_id)
         if not self.wait_for_completion:
             return external_id
         cluster_id, request_id = self._ids(external_id)
@@ -249,8 +259,8 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
     def get_job_result(self, external_id: Any, context: Context) -> Any:
         """The create call's answer is the task's return value (and XCom)."""
         self._publish(context, external_id)
-        self._created = external_id
-        return external_id
+        self._created = _answer(external_id)
+        return self._created
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage job facets: job type, Hive query, cluster and result, as the status API says."""

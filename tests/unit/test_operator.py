@@ -201,3 +201,18 @@ def test_template_fields_cover_cluster_and_every_setting():
         "cluster_id", "worker_count", "worker_volume_size", "hdfs_replication", "hdfs_block_size",
         "deploy_mode", "exec_opts", "exec_params",
     }
+
+
+@pytest.mark.skipif(not AIRFLOW_33, reason="ResumableJobMixin (task_state_store) arrived in Airflow 3.3")
+def test_reattached_retry_keeps_the_original_wait_deadline(hadoop_eco_conn):
+    store = FakeTaskStateStore()
+    hadoop_eco_conn.add(200, CREATED)
+    op().execute(make_context(store))
+    stored = store.data[HadoopEcoCreateClusterOperator.external_id_key]
+    stored["_airflow_submitted_at"] = time.time() - 3600  # the first try started an hour ago
+    hadoop_eco_conn.default = (200, {}, json.dumps(status()).encode())
+    start = time.time()
+    with pytest.raises(HadoopEcoTimeoutError):
+        op(wait_for_completion=True, deferrable=False, wait_timeout=1800).execute(make_context(store))
+    assert time.time() - start < 5, "the deadline counted from the first try, so it had already passed"
+    assert [r.method for r in hadoop_eco_conn.requests].count("POST") == 1
