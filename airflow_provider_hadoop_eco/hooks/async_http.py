@@ -9,10 +9,11 @@ aiohttp.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, TypeVar
 
@@ -43,6 +44,26 @@ def shared_session() -> aiohttp.ClientSession:
         session = aiohttp.ClientSession(connector=connector, trust_env=False, raise_for_status=False)
         _sessions[loop] = session
     return session
+
+
+_users: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, int] = weakref.WeakKeyDictionary()
+
+
+@contextlib.asynccontextmanager
+async def shared_session_lease() -> AsyncIterator[None]:
+    """Hold the loop's shared session open while a trigger runs; the last one out closes it.
+
+    A long-lived triggerer keeps its pool while any trigger runs; a short-lived loop (``airflow dags test``
+    runs each trigger in its own) ends without an unclosed session.
+    """
+    loop = asyncio.get_running_loop()
+    _users[loop] = _users.get(loop, 0) + 1
+    try:
+        yield
+    finally:
+        _users[loop] -= 1
+        if _users[loop] == 0:
+            await close_shared_session()
 
 
 async def close_shared_session() -> None:

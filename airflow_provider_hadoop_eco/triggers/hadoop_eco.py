@@ -112,6 +112,13 @@ class HadoopEcoRequestTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until the request ends, the deadline passes, or errors exhaust the budget."""
+        from airflow_provider_hadoop_eco.hooks.async_http import shared_session_lease
+
+        async with shared_session_lease():
+            async for event in self._poll():
+                yield event
+
+    async def _poll(self) -> AsyncIterator[TriggerEvent]:
         hook = self._hook()
         where = f"cluster {self.cluster_id}, request {self.request_id}"
         last_label: str | None = None

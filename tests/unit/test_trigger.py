@@ -182,3 +182,20 @@ def test_jittered_first_poll_waits_less_than_one_interval(hadoop_eco_conn, monke
     start = time.time()
     collect(HadoopEcoRequestTrigger(CLUSTER, "req-1", poll_interval=0.4))
     assert 0.15 <= time.time() - start < 2
+
+
+def test_the_last_trigger_of_a_loop_closes_the_shared_session(hadoop_eco_conn):
+    from airflow_provider_hadoop_eco.hooks import async_http
+
+    hadoop_eco_conn.add(200, status("Success", "Terminate")).add(200, status("Success", "Terminate"))
+    seen = {}
+
+    async def go():
+        events = [event.payload async for event in trigger().run()]  # no explicit close here
+        loop = asyncio.get_running_loop()
+        seen["session"] = async_http._sessions.get(loop)
+        return events
+
+    [event] = asyncio.run(go())
+    assert event["status"] == "success"
+    assert seen["session"] is None, "the shared session was closed and dropped when the trigger ended"
