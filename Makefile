@@ -11,7 +11,7 @@ export HADOOP_ECO_AIRFLOW2_PYTHON := $(abspath $(VENV2))/bin/python
 .PHONY: test demo bench venvs lint unit clean
 
 venvs:
-	scripts/make-venv.sh $(VENV3) $(AIRFLOW3_VERSION) test,dev,openlineage
+	scripts/make-venv.sh $(VENV3) $(AIRFLOW3_VERSION) test,dev,openlineage,browser
 	scripts/make-venv.sh $(VENV2) $(AIRFLOW2_VERSION) test
 
 lint: venvs
@@ -20,6 +20,7 @@ lint: venvs
 	$(VENV3)/bin/mypy
 
 test: venvs lint
+	scripts/install-chromium.sh
 	HADOOP_ECO_REQUIRE_ALL=1 HADOOP_ECO_EXPECT_OPENLINEAGE=1 $(VENV3)/bin/python -m pytest tests -p no:cacheprovider
 	HADOOP_ECO_REQUIRE_ALL=1 $(VENV2)/bin/python -m pytest tests/unit tests/integration tests/reliability \
 		--ignore=tests/reliability/test_fuzz_responses.py -p no:cacheprovider
@@ -28,7 +29,7 @@ unit: venvs
 	$(VENV3)/bin/python -m pytest tests/unit -q
 
 demo:
-	scripts/make-venv.sh $(VENV3) $(AIRFLOW3_VERSION) test,dev,openlineage
+	scripts/make-venv.sh $(VENV3) $(AIRFLOW3_VERSION) test,dev,openlineage,browser
 	$(VENV3)/bin/python scripts/demo.py
 
 bench: venvs

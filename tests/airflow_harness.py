@@ -7,6 +7,7 @@ Every process is started in its own process group, bound to 127.0.0.1, and stopp
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -77,6 +78,17 @@ class AirflowEnv:
         if not self.api_port:
             self.api_port = free_port()
 
+    @functools.cached_property
+    def airflow_major(self) -> int:
+        """The major version of the Airflow installed beside ``python``."""
+        out = subprocess.run(
+            [self.python, "-c", "from importlib.metadata import version; print(version('apache-airflow'))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return int(out.strip().split(".")[0])
+
     @property
     def bin(self) -> Path:
         return Path(self.python).parent
@@ -92,7 +104,10 @@ class AirflowEnv:
                 "AIRFLOW_HOME": str(self.home),
                 "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                # Airflow 2 refuses LocalExecutor on SQLite; Airflow 3 runs it fine.
+                "AIRFLOW__CORE__EXECUTOR": (
+                    "LocalExecutor" if self.airflow_major >= 3 else "SequentialExecutor"
+                ),
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
                 "AIRFLOW__API__HOST": "127.0.0.1",
@@ -116,16 +131,31 @@ class AirflowEnv:
 
     def run(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run the ``airflow`` CLI and return its output (stdout and stderr together)."""
-        proc = subprocess.run(
+        popen = subprocess.Popen(
             [str(self.bin / "airflow"), *args],
             env=self.env(),
             cwd=self.home,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            timeout=timeout,
             start_new_session=True,
         )
+        try:
+            stdout, _ = popen.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(popen.pid, signal.SIGKILL)
+            stdout, _ = popen.communicate()
+            raise AssertionError(
+                f"airflow {' '.join(args)} timed out after {timeout:.0f} s:\n{stdout[-6000:]}"
+            ) from None
+        finally:
+            # The whole group: `airflow` may leave children behind, on timeout above all.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(popen.pid, signal.SIGKILL)
+            if popen.poll() is None:
+                popen.wait(timeout=10)
+        proc = subprocess.CompletedProcess(popen.args, popen.returncode, stdout, None)
         if check and proc.returncode != 0:
             raise AssertionError(f"airflow {' '.join(args)} exited {proc.returncode}:\n{proc.stdout[-6000:]}")
         return proc

@@ -46,7 +46,13 @@ class ScriptedApi:
     requests: list[Recorded] = field(default_factory=list)
     default: tuple[int, dict[str, str], bytes] = (200, {}, b"{}")
 
-    def add(self, status: int = 200, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None):
+    def add(
+        self,
+        status: int = 200,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ):
         if raw is None:
             raw = json.dumps(body if body is not None else {}).encode()
         self.responses.append((status, headers or {"Content-Type": "application/json"}, raw))

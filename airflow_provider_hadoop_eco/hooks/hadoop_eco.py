@@ -101,8 +101,9 @@ class HadoopEcoHook(BaseHadoopEcoHook):
     def test_connection(self) -> tuple[bool, str]:
         """Check that the API is reachable and the credentials are accepted, without starting any job.
 
-        It asks for the status of a request id that cannot exist (a read-only call). If the connection's
-        extra ``cluster_id`` is set, that cluster's Open API key is checked as well.
+        It asks the connection's cluster (extra ``cluster_id``) for the status of a request id that cannot
+        exist: a read-only call. Credentials are checked per cluster, so without ``cluster_id`` the test
+        cannot vouch for them and fails with a message saying so.
         """
         cluster_id: str | None = None
         try:
@@ -112,15 +113,17 @@ class HadoopEcoHook(BaseHadoopEcoHook):
             probe_cluster = cluster_id or _PROBE_CLUSTER_ID
             path, params = self._status_call(probe_cluster, _PROBE_REQUEST_ID, False)
             self._send_sync("GET", path, cluster_id=probe_cluster, what="Test connection", params=params)
-        except HadoopEcoNotFoundError:
+        except HadoopEcoNotFoundError as err:
             if cluster_id:
-                return (
-                    True,
-                    f"Reached {credentials.base_url}; credentials and the Open API key were accepted.",
+                return True, (
+                    f"Reached {credentials.base_url}: the credentials and Open API key were not refused for "
+                    f"cluster {cluster_id!r} (the probe request id is unknown, as expected: "
+                    f"{err.body or 'HTTP 404'})"
                 )
-            return True, (
-                f"Reached {credentials.base_url}; the access key was accepted. Set the extra 'cluster_id' to "
-                "check the cluster's Open API key too."
+            return False, (
+                f"Reached {credentials.base_url}, but the credentials could not be checked: the Open API "
+                "key belongs to one cluster. Set the extra 'cluster_id' to this connection's cluster and "
+                "test again."
             )
         except HadoopEcoError as err:
             return False, str(err)

@@ -93,13 +93,10 @@ class HadoopEcoRequestSensor(BaseSensorOperator):
         """Poke, reschedule, or check once and then defer to :class:`HadoopEcoRequestTrigger`."""
         if not self.deferrable:
             return super().execute(context)
-        started = time.time()
-        done, response, self._last_label = check_request_once(
-            self.hook, self.cluster_id, self.request_id, None, self.log, started
-        )
-        if done:
-            self._final_status = response
-            return response
+        started = self._started_at = time.time()
+        # The same check as a poke: a transient error here just hands the waiting to the trigger.
+        if self.poke(context):
+            return self._final_status
         from airflow_provider_hadoop_eco.triggers.hadoop_eco import HadoopEcoRequestTrigger
 
         timeout = float(self.timeout) if self.timeout is not None else None

@@ -8,9 +8,9 @@ import threading
 import time
 
 import pytest
+from airflow.providers.common.compat.sdk import TaskDeferred
 from fake_context import make_context
 
-from airflow.providers.common.compat.sdk import TaskDeferred
 from airflow_provider_hadoop_eco.exceptions import (
     HadoopEcoAuthError,
     HadoopEcoBadRequestError,
@@ -101,8 +101,12 @@ def test_operator_waits_in_worker_through_several_polls(emulator):
     try:
         context = make_context()
         op = HadoopEcoCreateClusterOperator(
-            task_id="t", cluster_id=emulator.cluster_id, worker_count=3, wait_for_completion=True,
-            deferrable=False, poll_interval=0.05,
+            task_id="t",
+            cluster_id=emulator.cluster_id,
+            worker_count=3,
+            wait_for_completion=True,
+            deferrable=False,
+            poll_interval=0.05,
         )
         result = op.execute(context)
     finally:
@@ -115,18 +119,30 @@ def test_operator_waits_in_worker_through_several_polls(emulator):
 def test_operator_failure_in_worker(emulator):
     emulator.update_cluster(outcomes=["Failure"], duration=0)
     op = HadoopEcoCreateClusterOperator(
-        task_id="t", cluster_id=emulator.cluster_id, wait_for_completion=True, deferrable=False, poll_interval=0.05
+        task_id="t",
+        cluster_id=emulator.cluster_id,
+        wait_for_completion=True,
+        deferrable=False,
+        poll_interval=0.05,
     )
     with pytest.raises(HadoopEcoJobFailedError) as info:
         op.execute(make_context())
-    assert "hive-job-cluster" in str(info.value) and "'hive'" in str(info.value) and "'always'" in str(info.value)
+    assert (
+        "hive-job-cluster" in str(info.value)
+        and "'hive'" in str(info.value)
+        and "'always'" in str(info.value)
+    )
 
 
 def test_deferred_sensor_then_trigger_then_execute_complete(emulator):
     request_id = HadoopEcoHook().create_cluster(emulator.cluster_id)["requestId"]
     sensor = HadoopEcoRequestSensor(
-        task_id="wait", cluster_id=emulator.cluster_id, request_id=request_id, deferrable=True,
-        poke_interval=0.05, timeout=60,
+        task_id="wait",
+        cluster_id=emulator.cluster_id,
+        request_id=request_id,
+        deferrable=True,
+        poke_interval=0.05,
+        timeout=60,
     )
     with pytest.raises(TaskDeferred) as info:
         sensor.execute(make_context())
@@ -151,9 +167,9 @@ def test_trigger_failure_event(emulator):
     )
     assert event["status"] == "failure"
     with pytest.raises(HadoopEcoJobFailedError, match="hive-job-cluster"):
-        HadoopEcoRequestSensor(task_id="w", cluster_id=emulator.cluster_id, request_id=request_id).execute_complete(
-            make_context(), event
-        )
+        HadoopEcoRequestSensor(
+            task_id="w", cluster_id=emulator.cluster_id, request_id=request_id
+        ).execute_complete(make_context(), event)
 
 
 def test_poke_sensor_against_emulator(emulator):
@@ -161,8 +177,12 @@ def test_poke_sensor_against_emulator(emulator):
     stop = _advance_in_background(emulator)
     try:
         result = HadoopEcoRequestSensor(
-            task_id="w", cluster_id=emulator.cluster_id, request_id=request_id, deferrable=False,
-            poke_interval=0.05, timeout=30,
+            task_id="w",
+            cluster_id=emulator.cluster_id,
+            request_id=request_id,
+            deferrable=False,
+            poke_interval=0.05,
+            timeout=30,
         ).execute(make_context())
     finally:
         stop.set()
@@ -175,10 +195,17 @@ def test_test_connection_against_emulator_never_posts(emulator, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_HADOOP_ECO_DEFAULT", json.dumps(conn))
     ok, message = HadoopEcoHook().test_connection()
     assert ok, message
-    assert "Open API key were accepted" in message
-    for broken, code in (({"password": "bad-secret"}, "401"), ({"extra": {**conn["extra"], "api_key": "bad-key"}}, "403")):
+    assert "were not refused" in message
+    for broken, code in (
+        ({"password": "bad-secret"}, "401"),
+        ({"extra": {**conn["extra"], "api_key": "bad-key"}}, "403"),
+    ):
         monkeypatch.setenv("AIRFLOW_CONN_HADOOP_ECO_DEFAULT", json.dumps({**conn, **broken}))
         ok, message = HadoopEcoHook().test_connection()
         assert not ok and code in message
+    del conn["extra"]["cluster_id"]
+    monkeypatch.setenv("AIRFLOW_CONN_HADOOP_ECO_DEFAULT", json.dumps(conn))
+    ok, message = HadoopEcoHook().test_connection()
+    assert not ok and "Set the extra 'cluster_id'" in message
     assert emulator.posts() == []
     assert {g["method"] for g in emulator.requests} == {"GET"}

@@ -43,9 +43,9 @@ def test_deferred_sensor_survives_bursts_of_transient_faults(emulator):
     )
     assert event["status"] == "success", event
     assert emulator.faults == [], "every fault was consumed"
-    result = HadoopEcoRequestSensor(task_id="w", cluster_id=emulator.cluster_id, request_id=request_id).execute_complete(
-        make_context(), event
-    )
+    result = HadoopEcoRequestSensor(
+        task_id="w", cluster_id=emulator.cluster_id, request_id=request_id
+    ).execute_complete(make_context(), event)
     assert result["requestResult"] == "Success"
 
 
@@ -53,8 +53,12 @@ def test_poke_sensor_survives_bursts_of_transient_faults(emulator):
     request_id = HadoopEcoHook().create_cluster(emulator.cluster_id)["requestId"]
     burst(emulator)
     result = HadoopEcoRequestSensor(
-        task_id="w", cluster_id=emulator.cluster_id, request_id=request_id, deferrable=False,
-        poke_interval=0.05, timeout=30,
+        task_id="w",
+        cluster_id=emulator.cluster_id,
+        request_id=request_id,
+        deferrable=False,
+        poke_interval=0.05,
+        timeout=30,
     ).execute(make_context())
     assert result["requestResult"] == "Success"
     assert emulator.faults == []
@@ -75,7 +79,9 @@ def test_lost_post_answer_says_may_have_started_and_the_retry_starts_nothing(emu
     from airflow_provider_hadoop_eco.hooks import hadoop_eco
 
     original = hadoop_eco.HadoopEcoHook.__init__
-    monkeypatch.setattr(hadoop_eco.HadoopEcoHook, "__init__", lambda self, *a, **k: original(self, *a, timeout=0.5, **k))
+    monkeypatch.setattr(
+        hadoop_eco.HadoopEcoHook, "__init__", lambda self, *a, **k: original(self, *a, timeout=0.5, **k)
+    )
 
     first_try = HadoopEcoCreateClusterOperator(task_id="create", cluster_id=emulator.cluster_id)
     with pytest.raises(HadoopEcoJobMayHaveStartedError) as info:
@@ -137,7 +143,9 @@ def test_redirects_are_never_followed_with_credentials(emulator, code):
 
 def test_plain_http_to_a_non_loopback_host_is_refused_before_connecting(monkeypatch, emulator):
     conn = json.loads(emulator.conn_json())
-    monkeypatch.setenv("AIRFLOW_CONN_HADOOP_ECO_DEFAULT", json.dumps({**conn, "host": "http://hadoop-eco.example.com"}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HADOOP_ECO_DEFAULT", json.dumps({**conn, "host": "http://hadoop-eco.example.com"})
+    )
     with pytest.raises(HadoopEcoConfigError, match="plain http"):
         HadoopEcoHook().create_cluster(emulator.cluster_id)
     with pytest.raises(HadoopEcoConfigError, match="plain http"):

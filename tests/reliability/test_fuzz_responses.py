@@ -15,7 +15,11 @@ from airflow_provider_hadoop_eco.hooks.hadoop_eco import HadoopEcoHook
 
 CLUSTER = "c-1"
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20))
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
 status_like = st.fixed_dictionaries(
     {},
     optional={
@@ -23,7 +27,9 @@ status_like = st.fixed_dictionaries(
         "clusterName": json_values,
         "requestId": st.one_of(st.just("req-1"), json_values),
         "requestStatus": json_values,
-        "requestResult": st.one_of(st.sampled_from(["Success", "Failure", "success", "FAILURE"]), json_values),
+        "requestResult": st.one_of(
+            st.sampled_from(["Success", "Failure", "success", "FAILURE"]), json_values
+        ),
         "clusterMeta": json_values,
     },
 )
@@ -35,10 +41,20 @@ bodies = st.one_of(
     st.just(b"<html><body><h1>502 Bad Gateway</h1></body></html>"),
     st.just(b""),
 )
-statuses = st.one_of(st.sampled_from([200, 200, 200, 202, 400, 401, 403, 404, 418, 429, 500, 502, 503]), st.integers(200, 599).filter(lambda c: c not in (204, 304)))
+statuses = st.one_of(
+    st.sampled_from([200, 200, 200, 202, 400, 401, 403, 404, 418, 429, 500, 502, 503]),
+    st.integers(200, 599).filter(lambda c: c not in (204, 304)),
+)
 headers = st.fixed_dictionaries(
-    {"Content-Type": st.sampled_from(["application/json", "text/html", "text/plain", "application/octet-stream"])},
-    optional={"Retry-After": st.text(max_size=10).filter(lambda t: "\n" not in t and "\r" not in t and t.isascii()), "Location": st.just("http://127.0.0.1:1/elsewhere")},
+    {
+        "Content-Type": st.sampled_from(
+            ["application/json", "text/html", "text/plain", "application/octet-stream"]
+        )
+    },
+    optional={
+        "Retry-After": st.text(max_size=10).filter(lambda t: "\n" not in t and "\r" not in t and t.isascii()),
+        "Location": st.just("http://127.0.0.1:1/elsewhere"),
+    },
 )
 
 
@@ -61,7 +77,7 @@ def test_sync_status_call_only_raises_provider_errors(fuzz_hook, status, body, h
     api.add(status, headers=head, raw=body)
     try:
         outcome = hook.get_request_status(CLUSTER, "req-1", verbose=verbose)
-    except BaseException as err:  # noqa: BLE001 - the point is to see every kind
+    except BaseException as err:
         outcome = err
     check(outcome)
 
@@ -73,7 +89,7 @@ def test_create_call_only_raises_provider_errors(fuzz_hook, status, body, head):
     api.add(status, headers=head, raw=body)
     try:
         outcome = hook.create_cluster(CLUSTER)
-    except BaseException as err:  # noqa: BLE001
+    except BaseException as err:
         outcome = err
     check(outcome)
 
@@ -87,7 +103,7 @@ def test_async_status_call_only_raises_provider_errors(fuzz_hook, status, body, 
     async def call():
         try:
             return await hook.aget_request_status(CLUSTER, "req-1")
-        except BaseException as err:  # noqa: BLE001
+        except BaseException as err:
             return err
         finally:
             await close_shared_session()

@@ -29,15 +29,22 @@ VERBOSE = {
         },
     },
 }
-CREATED = {"clusterId": "c-1", "clusterName": "etl", "requestId": "req-1",
-           "clusterMainSettingValues": {"jobType": "hive", "userTaskExecOpts": "--hiveconf a=b"}}
+CREATED = {
+    "clusterId": "c-1",
+    "clusterName": "etl",
+    "requestId": "req-1",
+    "clusterMainSettingValues": {"jobType": "hive", "userTaskExecOpts": "--hiveconf a=b"},
+}
 
 
 def openlineage_or_skip():
     try:
         import airflow.providers.openlineage  # noqa: F401
     except ImportError:
-        if os.environ.get("HADOOP_ECO_REQUIRE_ALL") == "1" and os.environ.get("HADOOP_ECO_EXPECT_OPENLINEAGE") == "1":
+        if (
+            os.environ.get("HADOOP_ECO_REQUIRE_ALL") == "1"
+            and os.environ.get("HADOOP_ECO_EXPECT_OPENLINEAGE") == "1"
+        ):
             pytest.fail("the OpenLineage provider should be installed in this environment")
         pytest.skip("the OpenLineage provider is not installed here")
 
@@ -56,7 +63,13 @@ def test_importing_the_provider_does_not_import_openlineage():
 def test_sensor_reports_job_type_query_and_cluster():
     openlineage_or_skip()
     sensor = HadoopEcoRequestSensor(task_id="w", cluster_id="c-1", request_id="req-1")
-    event = {"status": "success", "cluster_id": "c-1", "request_id": "req-1", "message": "ok", "response": VERBOSE}
+    event = {
+        "status": "success",
+        "cluster_id": "c-1",
+        "request_id": "req-1",
+        "message": "ok",
+        "response": VERBOSE,
+    }
     sensor.execute_complete(make_context(), event)
     lineage = sensor.get_openlineage_facets_on_complete(None)
     facet = lineage.job_facets["hadoopEco"]
@@ -80,8 +93,16 @@ def test_operator_reports_from_the_create_answer_when_not_waiting():
 
 def test_operator_reports_the_final_status_after_waiting():
     openlineage_or_skip()
-    task = HadoopEcoCreateClusterOperator(task_id="t", cluster_id="c-1", wait_for_completion=True, deferrable=True)
-    event = {"status": "success", "cluster_id": "c-1", "request_id": "req-1", "message": "ok", "response": VERBOSE}
+    task = HadoopEcoCreateClusterOperator(
+        task_id="t", cluster_id="c-1", wait_for_completion=True, deferrable=True
+    )
+    event = {
+        "status": "success",
+        "cluster_id": "c-1",
+        "request_id": "req-1",
+        "message": "ok",
+        "response": VERBOSE,
+    }
     task.execute_complete(make_context(), event, create_response=CREATED)
     lineage = task.get_openlineage_facets_on_complete(None)
     assert lineage.job_facets["hadoopEco"].requestResult == "Success"

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import airflow
 import pytest
+from airflow.providers.common.compat.sdk import TaskDeferred
 from fake_context import FakeTaskStateStore, make_context
 
-from airflow.providers.common.compat.sdk import TaskDeferred
 from airflow_provider_hadoop_eco.exceptions import (
     HadoopEcoClusterBusyError,
     HadoopEcoConfigError,
@@ -27,8 +27,13 @@ AIRFLOW_33 = tuple(int(x) for x in airflow.__version__.split(".")[:2]) >= (3, 3)
 
 
 def status(result=None, status="Running"):
-    return {"clusterId": CLUSTER, "clusterName": "etl", "requestId": "req-1", "requestStatus": status,
-            "requestResult": result}
+    return {
+        "clusterId": CLUSTER,
+        "clusterName": "etl",
+        "requestId": "req-1",
+        "requestStatus": status,
+        "requestResult": result,
+    }
 
 
 def op(**kwargs) -> HadoopEcoCreateClusterOperator:
@@ -41,7 +46,10 @@ def op(**kwargs) -> HadoopEcoCreateClusterOperator:
     [
         ({"worker_count": 0}, "worker_count (workerCnt) must be an integer from 1 to 1000, got 0"),
         ({"worker_count": 1001}, "from 1 to 1000"),
-        ({"worker_volume_size": 49}, "worker_volume_size (workerVolumeSize) must be an integer from 50 to 5120"),
+        (
+            {"worker_volume_size": 49},
+            "worker_volume_size (workerVolumeSize) must be an integer from 50 to 5120",
+        ),
         ({"hdfs_replication": 501}, "configHdfsReplication"),
         ({"hdfs_block_size": 2048}, "configHdfsBlockSize"),
         ({"deploy_mode": "yarn"}, "deploy_mode (userTaskDeployMode) must be one of 'client', 'cluster'"),
@@ -60,7 +68,10 @@ def test_bad_literal_arguments_fail_at_dag_parse_time(kwargs, words):
 @pytest.mark.parametrize(
     ("kwargs", "words"),
     [
-        ({"worker_count": "three"}, "worker_count (workerCnt) must be an integer from 1 to 1000, got 'three'"),
+        (
+            {"worker_count": "three"},
+            "worker_count (workerCnt) must be an integer from 1 to 1000, got 'three'",
+        ),
         ({"worker_count": "0"}, "got '0'"),
         ({"hdfs_block_size": "12.5"}, "configHdfsBlockSize"),
         ({"cluster_id": ""}, "cluster_id must be a non-empty string"),
@@ -116,7 +127,9 @@ def test_wait_in_worker_timeout(hadoop_eco_conn):
     hadoop_eco_conn.default = (200, {}, json.dumps(status()).encode())
     start = time.time()
     with pytest.raises(HadoopEcoTimeoutError, match="Timed out"):
-        op(wait_for_completion=True, deferrable=False, wait_timeout=0.5, poll_interval=0.1).execute(make_context())
+        op(wait_for_completion=True, deferrable=False, wait_timeout=0.5, poll_interval=0.1).execute(
+            make_context()
+        )
     assert time.time() - start < 5
 
 
@@ -198,8 +211,14 @@ def test_before_airflow_33_every_try_posts_and_a_running_job_answers_busy(hadoop
 
 def test_template_fields_cover_cluster_and_every_setting():
     assert set(HadoopEcoCreateClusterOperator.template_fields) == {
-        "cluster_id", "worker_count", "worker_volume_size", "hdfs_replication", "hdfs_block_size",
-        "deploy_mode", "exec_opts", "exec_params",
+        "cluster_id",
+        "worker_count",
+        "worker_volume_size",
+        "hdfs_replication",
+        "hdfs_block_size",
+        "deploy_mode",
+        "exec_opts",
+        "exec_params",
     }
 
 

@@ -38,7 +38,11 @@ def test_package_name_is_the_normalised_distribution_name():
 
 
 def test_entry_point_resolves_to_get_provider_info():
-    eps = [ep for ep in entry_points(group="apache_airflow_provider") if ep.value.startswith("airflow_provider_hadoop_eco")]
+    eps = [
+        ep
+        for ep in entry_points(group="apache_airflow_provider")
+        if ep.value.startswith("airflow_provider_hadoop_eco")
+    ]
     assert len(eps) == 1
     assert eps[0].load()() == get_provider_info()
 

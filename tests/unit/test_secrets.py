@@ -6,11 +6,11 @@ import json
 import logging
 
 import pytest
-from tests_support import CANARY_API_KEY, CANARY_SECRET
+from airflow.providers.common.compat.sdk import TaskDeferred
 from conftest_helpers import run_trigger
 from fake_context import make_context
+from tests_support import CANARY_API_KEY, CANARY_SECRET
 
-from airflow.providers.common.compat.sdk import TaskDeferred
 from airflow_provider_hadoop_eco.exceptions import HadoopEcoError
 from airflow_provider_hadoop_eco.hooks.hadoop_eco import HadoopEcoHook
 from airflow_provider_hadoop_eco.operators.hadoop_eco import HadoopEcoCreateClusterOperator
@@ -43,8 +43,14 @@ def test_no_canary_in_outputs_of_success_and_error_paths(hadoop_eco_conn, capfd,
     # success, deferral, trigger event
     api.add(200, CREATED).add(200, {**CREATED, "requestStatus": "Running", "requestResult": None})
     context = make_context()
-    task = HadoopEcoCreateClusterOperator(task_id="t", cluster_id="c-1", wait_for_completion=True, deferrable=True,
-                                         poll_interval=0.01, retry_delay=0)
+    task = HadoopEcoCreateClusterOperator(
+        task_id="t",
+        cluster_id="c-1",
+        wait_for_completion=True,
+        deferrable=True,
+        poll_interval=0.01,
+        retry_delay=0,
+    )
     with pytest.raises(TaskDeferred) as info:
         task.execute(context)
     _, kwargs = info.value.trigger.serialize()
@@ -69,8 +75,15 @@ def test_no_canary_in_outputs_of_success_and_error_paths(hadoop_eco_conn, capfd,
     rendered = {name: getattr(task, name) for name in task.template_fields}
     out, err = capfd.readouterr()
     assert_clean(
-        json.dumps(kwargs), json.dumps(event), json.dumps(context["ti"].xcom, default=str), json.dumps(rendered),
-        *errors, out, err, caplog.text, repr(HadoopEcoHook().credentials),
+        json.dumps(kwargs),
+        json.dumps(event),
+        json.dumps(context["ti"].xcom, default=str),
+        json.dumps(rendered),
+        *errors,
+        out,
+        err,
+        caplog.text,
+        repr(HadoopEcoHook().credentials),
     )
     assert errors, "the error paths ran"
     assert event["status"] == "success"

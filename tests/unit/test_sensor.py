@@ -7,9 +7,9 @@ import time
 from datetime import timedelta
 
 import pytest
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, TaskDeferred
 from fake_context import make_context
 
-from airflow.providers.common.compat.sdk import AirflowSensorTimeout, TaskDeferred
 from airflow_provider_hadoop_eco.exceptions import HadoopEcoError, HadoopEcoJobFailedError
 from airflow_provider_hadoop_eco.sensors.hadoop_eco import HadoopEcoRequestSensor
 from airflow_provider_hadoop_eco.triggers.hadoop_eco import HadoopEcoRequestTrigger
@@ -18,8 +18,14 @@ CLUSTER = "c-1"
 
 
 def status(result=None, status="Running", **extra):
-    return {"clusterId": CLUSTER, "clusterName": "etl", "requestId": "req-1", "requestStatus": status,
-            "requestResult": result, **extra}
+    return {
+        "clusterId": CLUSTER,
+        "clusterName": "etl",
+        "requestId": "req-1",
+        "requestStatus": status,
+        "requestResult": result,
+        **extra,
+    }
 
 
 def sensor(**kwargs) -> HadoopEcoRequestSensor:
@@ -40,8 +46,16 @@ def test_poke_success_returns_the_verbose_final_response(hadoop_eco_conn):
 
 
 def test_poke_failure_raises_with_the_reason(hadoop_eco_conn):
-    meta = {"user_cluster_exec_command": {"type": "hive", "termination_policy": "always", "hive_query": "select 1"}}
-    hadoop_eco_conn.add(200, status("failure", "Terminate")).add(200, status("Failure", "Terminate", clusterMeta=meta))
+    meta = {
+        "user_cluster_exec_command": {
+            "type": "hive",
+            "termination_policy": "always",
+            "hive_query": "select 1",
+        }
+    }
+    hadoop_eco_conn.add(200, status("failure", "Terminate")).add(
+        200, status("Failure", "Terminate", clusterMeta=meta)
+    )
     with pytest.raises(HadoopEcoJobFailedError) as info:
         sensor().poke(make_context())
     text = str(info.value)
@@ -120,8 +134,13 @@ def test_deferrable_already_failed_fails_inline(hadoop_eco_conn):
 
 
 def event(status_, **extra):
-    return {"status": status_, "cluster_id": CLUSTER, "request_id": "req-1", "message": f"msg {status_}",
-            "response": extra.get("response")}
+    return {
+        "status": status_,
+        "cluster_id": CLUSTER,
+        "request_id": "req-1",
+        "message": f"msg {status_}",
+        "response": extra.get("response"),
+    }
 
 
 def test_execute_complete_success_returns_the_response():
@@ -139,8 +158,15 @@ def test_execute_complete_failure_timeout_error():
 
 @pytest.mark.parametrize(
     "bad",
-    [None, {}, "success", {"status": "success"}, {**event("success"), "status": "SUCCEEDED"},
-     {**event("success"), "response": "not a dict"}, ["success"]],
+    [
+        None,
+        {},
+        "success",
+        {"status": "success"},
+        {**event("success"), "status": "SUCCEEDED"},
+        {**event("success"), "response": "not a dict"},
+        ["success"],
+    ],
 )
 def test_execute_complete_rejects_missing_or_unknown_events(bad):
     with pytest.raises(HadoopEcoError):
@@ -152,7 +178,7 @@ def test_framework_deferral_timeout_becomes_a_sensor_timeout():
 
     # What each Airflow's scheduler hands back when the deferral's own timeout expires.
     error = "Trigger timeout" if airflow.__version__.startswith("3.") else "Trigger/execution timeout"
-    with pytest.raises(AirflowSensorTimeout, match="(?i)time"):
+    with pytest.raises(AirflowSensorTimeout, match=r"(?i)time"):
         sensor().resume_execution("__fail__", {"error": error}, make_context())
 
 
@@ -164,3 +190,11 @@ def test_other_trigger_failures_stay_failures():
 
 def test_templated_fields():
     assert set(HadoopEcoRequestSensor.template_fields) == {"cluster_id", "request_id"}
+
+
+def test_deferrable_first_check_hit_by_a_transient_error_still_defers(hadoop_eco_conn):
+    for _ in range(4):  # every retry of the first check fails
+        hadoop_eco_conn.add(503, raw=b"<html>busy</html>")
+    with pytest.raises(TaskDeferred):
+        sensor(deferrable=True, timeout=600).execute(make_context())
+    assert len(hadoop_eco_conn.requests) == 4

@@ -16,8 +16,14 @@ CLUSTER = "c-1"
 
 
 def status(result=None, status="Running", **extra):
-    return {"clusterId": CLUSTER, "clusterName": "etl", "requestId": "req-1", "requestStatus": status,
-            "requestResult": result, **extra}
+    return {
+        "clusterId": CLUSTER,
+        "clusterName": "etl",
+        "requestId": "req-1",
+        "requestStatus": status,
+        "requestResult": result,
+        **extra,
+    }
 
 
 def trigger(**kwargs) -> HadoopEcoRequestTrigger:
@@ -89,8 +95,13 @@ def test_success_after_several_polls_then_one_verbose_call(hadoop_eco_conn):
 
 
 def test_failure_event_carries_the_reason(hadoop_eco_conn):
-    meta = {"cluster_name": "etl", "user_cluster_exec_command": {"type": "spark", "termination_policy": "onSuccess"}}
-    hadoop_eco_conn.add(200, status("Failure", "Terminate")).add(200, status("Failure", "Terminate", clusterMeta=meta))
+    meta = {
+        "cluster_name": "etl",
+        "user_cluster_exec_command": {"type": "spark", "termination_policy": "onSuccess"},
+    }
+    hadoop_eco_conn.add(200, status("Failure", "Terminate")).add(
+        200, status("Failure", "Terminate", clusterMeta=meta)
+    )
     [event] = collect(trigger())
     assert event["status"] == "failure"
     assert "Hadoop Eco job failed" in event["message"]
@@ -105,7 +116,9 @@ def test_results_compare_case_insensitively(hadoop_eco_conn, weird):
 
 def test_unknown_values_mean_still_running(hadoop_eco_conn):
     api = hadoop_eco_conn
-    api.add(200, status("Processing", "WeirdNewStatus")).add(200, {"requestId": "req-1"}).add(200, status("", "X"))
+    api.add(200, status("Processing", "WeirdNewStatus")).add(200, {"requestId": "req-1"}).add(
+        200, status("", "X")
+    )
     api.add(200, status("Failure", "Terminate")).add(200, status("Failure", "Terminate"))
     [event] = collect(trigger())
     assert event["status"] == "failure"
@@ -144,7 +157,9 @@ def test_a_run_of_errors_beyond_the_budget_ends_with_an_error_event(hadoop_eco_c
     assert len(hadoop_eco_conn.requests) == 6  # 3 polls x 2 attempts
 
 
-@pytest.mark.parametrize(("code", "words"), [(401, "Authentication failed"), (403, "Open API key"), (404, "Not found")])
+@pytest.mark.parametrize(
+    ("code", "words"), [(401, "Authentication failed"), (403, "Open API key"), (404, "Not found")]
+)
 def test_permanent_errors_end_at_once(hadoop_eco_conn, code, words):
     hadoop_eco_conn.add(code, {"m": "x"}).add(code, {"m": "x"})
     [event] = collect(trigger())
