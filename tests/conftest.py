@@ -114,3 +114,30 @@ def hadoop_eco_conn(monkeypatch: pytest.MonkeyPatch, scripted_api: ScriptedApi) 
     """``hadoop_eco_default`` pointed at the scripted fake, with canary credentials."""
     monkeypatch.setenv("AIRFLOW_CONN_HADOOP_ECO_DEFAULT", conn_json(scripted_api.url))
     return scripted_api
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch):
+    """Hooks built during the test back off for milliseconds, not seconds; call it to set more defaults."""
+    from airflow_provider_hadoop_eco.hooks import hadoop_eco
+
+    def apply(**defaults: Any) -> None:
+        original = hadoop_eco.HadoopEcoHook.__init__
+
+        def init(self: Any, *args: Any, **kwargs: Any) -> None:
+            for key, value in {"retry_delay": 0.01, "retry_max_delay": 0.05, **defaults}.items():
+                kwargs.setdefault(key, value)
+            original(self, *args, **kwargs)
+
+        monkeypatch.setattr(hadoop_eco.HadoopEcoHook, "__init__", init)
+
+    apply()
+    return apply
+
+
+@pytest.fixture
+def emulator(hadoop_eco_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The emulator fixture with ``hadoop_eco_default`` pointed at it."""
+    for name, value in hadoop_eco_emulator.conn_env("hadoop_eco_default").items():
+        monkeypatch.setenv(name, value)
+    return hadoop_eco_emulator

@@ -31,3 +31,15 @@ def conn_json(host: str, **extra: Any) -> str:
             "extra": {"api_key": CANARY_API_KEY, **extra},
         }
     )
+
+
+def status_body(result: str | None = None, status: str = "Running", **extra: Any) -> dict[str, Any]:
+    """A status response of request ``req-1`` on cluster ``c-1`` (cluster name ``etl``)."""
+    return {
+        "clusterId": "c-1",
+        "clusterName": "etl",
+        "requestId": "req-1",
+        "requestStatus": status,
+        "requestResult": result,
+        **extra,
+    }

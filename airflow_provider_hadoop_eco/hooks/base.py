@@ -498,20 +498,21 @@ class BaseHadoopEcoHook(BaseHook):
             return HadoopEcoJobMayHaveStartedError(_may_have_started(what, cluster_id, reason))
         return HadoopEcoTransportError(f"{what} for cluster {cluster_id!r}: {reason}")
 
-    def _retrying_sync(self, what: str, *, read_only: bool) -> tenacity.Retrying:
+    def _retry_policy(self, what: str, *, read_only: bool) -> dict[str, Any]:
+        """The one retry policy: transient errors for reads; for a POST, only a request never sent."""
         import tenacity
 
         if read_only:
             retry = tenacity.retry_if_exception(is_transient)
         else:
             retry = tenacity.retry_if_exception_type(HadoopEcoConnectError)
-        return tenacity.Retrying(
-            retry=retry,
-            stop=tenacity.stop_after_attempt(self.retry_limit),
-            wait=_make_wait(self.retry_delay, self.retry_max_delay),
-            before_sleep=_log_retry(self.log, what),
-            reraise=True,
-        )
+        return {
+            "retry": retry,
+            "stop": tenacity.stop_after_attempt(self.retry_limit),
+            "wait": _make_wait(self.retry_delay, self.retry_max_delay),
+            "before_sleep": _log_retry(self.log, what),
+            "reraise": True,
+        }
 
     def _call(
         self,
@@ -524,7 +525,9 @@ class BaseHadoopEcoHook(BaseHook):
         params: dict[str, str] | None = None,
     ) -> Any:
         """Send one API call with the retry policy its method allows."""
-        for attempt in self._retrying_sync(what, read_only=method == "GET"):
+        import tenacity
+
+        for attempt in tenacity.Retrying(**self._retry_policy(what, read_only=method == "GET")):
             with attempt:
                 return self._send_sync(
                     method, path, cluster_id=cluster_id, what=what, json_body=json_body, params=params
@@ -586,13 +589,7 @@ class BaseHadoopEcoHook(BaseHook):
         import tenacity
 
         credentials = await self.aget_credentials()
-        retrying = tenacity.AsyncRetrying(
-            retry=tenacity.retry_if_exception(is_transient),
-            stop=tenacity.stop_after_attempt(self.retry_limit),
-            wait=_make_wait(self.retry_delay, self.retry_max_delay),
-            before_sleep=_log_retry(self.log, what),
-            reraise=True,
-        )
+        retrying = tenacity.AsyncRetrying(**self._retry_policy(what, read_only=True))
         refreshed = False
         while True:
             try:

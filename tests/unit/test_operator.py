@@ -10,6 +10,7 @@ import airflow
 import pytest
 from airflow.providers.common.compat.sdk import TaskDeferred
 from fake_context import FakeTaskStateStore, make_context
+from tests_support import status_body as status
 
 from airflow_provider_hadoop_eco.exceptions import (
     HadoopEcoClusterBusyError,
@@ -24,16 +25,6 @@ from airflow_provider_hadoop_eco.triggers.hadoop_eco import HadoopEcoRequestTrig
 CLUSTER = "c-1"
 CREATED = {"clusterId": CLUSTER, "clusterName": "etl", "requestId": "req-1", "clusterMainSettingValues": {}}
 AIRFLOW_33 = tuple(int(x) for x in airflow.__version__.split(".")[:2]) >= (3, 3)
-
-
-def status(result=None, status="Running"):
-    return {
-        "clusterId": CLUSTER,
-        "clusterName": "etl",
-        "requestId": "req-1",
-        "requestStatus": status,
-        "requestResult": result,
-    }
 
 
 def op(**kwargs) -> HadoopEcoCreateClusterOperator:

@@ -9,23 +9,13 @@ from datetime import timedelta
 import pytest
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, TaskDeferred
 from fake_context import make_context
+from tests_support import status_body as status
 
 from airflow_provider_hadoop_eco.exceptions import HadoopEcoError, HadoopEcoJobFailedError
 from airflow_provider_hadoop_eco.sensors.hadoop_eco import HadoopEcoRequestSensor
 from airflow_provider_hadoop_eco.triggers.hadoop_eco import HadoopEcoRequestTrigger
 
 CLUSTER = "c-1"
-
-
-def status(result=None, status="Running", **extra):
-    return {
-        "clusterId": CLUSTER,
-        "clusterName": "etl",
-        "requestId": "req-1",
-        "requestStatus": status,
-        "requestResult": result,
-        **extra,
-    }
 
 
 def sensor(**kwargs) -> HadoopEcoRequestSensor:

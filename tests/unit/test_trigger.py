@@ -8,22 +8,12 @@ import time
 
 import pytest
 from tests_support import CANARY_API_KEY, CANARY_SECRET
+from tests_support import status_body as status
 
 from airflow_provider_hadoop_eco.hooks.async_http import close_shared_session
 from airflow_provider_hadoop_eco.triggers.hadoop_eco import HadoopEcoRequestTrigger
 
 CLUSTER = "c-1"
-
-
-def status(result=None, status="Running", **extra):
-    return {
-        "clusterId": CLUSTER,
-        "clusterName": "etl",
-        "requestId": "req-1",
-        "requestStatus": status,
-        "requestResult": result,
-        **extra,
-    }
 
 
 def trigger(**kwargs) -> HadoopEcoRequestTrigger:
@@ -43,18 +33,8 @@ def collect(trig: HadoopEcoRequestTrigger) -> list[dict]:
 
 
 @pytest.fixture(autouse=True)
-def fast_hook_retries(monkeypatch):
-    from airflow_provider_hadoop_eco.hooks import hadoop_eco
-
-    original = hadoop_eco.HadoopEcoHook.__init__
-
-    def init(self, *args, **kwargs):
-        kwargs.setdefault("retry_delay", 0.01)
-        kwargs.setdefault("retry_max_delay", 0.02)
-        kwargs.setdefault("retry_limit", 2)
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(hadoop_eco.HadoopEcoHook, "__init__", init)
+def _fast_retries(fast_retries):
+    fast_retries(retry_limit=2)
 
 
 def test_serialize_round_trips_every_argument_as_plain_json():
