@@ -156,7 +156,11 @@ def test_wheel_installs_into_a_fresh_venv(dists: dict[str, Path]) -> None:
     assert empty.strip() == "[]", empty
 
     # --no-compile: byte-compiling all of Airflow at install time costs more than the few modules used here.
-    pip = [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-compile"]
+    uv = Path(sys.executable).parent / "uv"
+    if uv.exists():  # the dev extra brings uv: the same install, in seconds instead of minutes
+        pip = [uv, "pip", "install", "-q", "--python", python]
+    else:
+        pip = [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-compile"]
     _run(*pip, dists["wheel"], f"apache-airflow=={AIRFLOW_VERSION}", cwd=root, env=_clean_env(), timeout=600)
 
     home = root / "airflow-home"
