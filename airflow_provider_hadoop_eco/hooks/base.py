@@ -44,6 +44,7 @@ from airflow_provider_hadoop_eco.exceptions import (
     HadoopEcoClusterBusyError,
     HadoopEcoConfigError,
     HadoopEcoConnectError,
+    HadoopEcoError,
     HadoopEcoJobMayHaveStartedError,
     HadoopEcoNotFoundError,
     HadoopEcoRateLimitError,
@@ -586,24 +587,51 @@ class BaseHadoopEcoHook(BaseHook):
         self, path: str, *, cluster_id: str, what: str, params: dict[str, str] | None = None
     ) -> Any:
         """GET with retries on transient errors, never blocking the event loop."""
-        import tenacity
-
         credentials = await self.aget_credentials()
-        retrying = tenacity.AsyncRetrying(**self._retry_policy(what, read_only=True))
         refreshed = False
         while True:
             try:
-                async for attempt in retrying:
-                    with attempt:
-                        return await self._asend(
-                            path, credentials=credentials, cluster_id=cluster_id, what=what, params=params
-                        )
+                return await self._aget_with_retries(
+                    path, credentials=credentials, cluster_id=cluster_id, what=what, params=params
+                )
             except HadoopEcoAuthError:
                 # Credentials are cached across triggers; a rotated key earns one fresh lookup.
                 if refreshed:
                     raise
                 refreshed = True
                 credentials = await self.aget_credentials(refresh=True)
+
+    async def _aget_with_retries(
+        self,
+        path: str,
+        *,
+        credentials: HadoopEcoCredentials,
+        cluster_id: str,
+        what: str,
+        params: dict[str, str] | None,
+    ) -> Any:
+        # Nearly every poll succeeds at once, and building tenacity's objects costs more CPU than the poll
+        # itself (measured in benchmarks/RESULTS.md): so the first attempt runs bare, and only a transient
+        # failure brings in the retry loop, which replays that failure as its own first attempt.
+        try:
+            return await self._asend(
+                path, credentials=credentials, cluster_id=cluster_id, what=what, params=params
+            )
+        except HadoopEcoError as err:
+            if not is_transient(err) or self.retry_limit < 2:
+                raise
+            first_failure: HadoopEcoError | None = err
+        import tenacity
+
+        async for attempt in tenacity.AsyncRetrying(**self._retry_policy(what, read_only=True)):
+            with attempt:
+                if first_failure is not None:
+                    failure, first_failure = first_failure, None
+                    raise failure
+                return await self._asend(
+                    path, credentials=credentials, cluster_id=cluster_id, what=what, params=params
+                )
+        raise AssertionError("unreachable")  # pragma: no cover - tenacity reraises
 
 
 def _may_have_started(what: str, cluster_id: str, reason: str) -> str:

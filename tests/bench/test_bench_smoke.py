@@ -1,0 +1,61 @@
+"""Smoke test of the benchmark harness: N=50 triggers per transport against the emulator process.
+
+Asserts correctness only (every trigger yields exactly one success event for its own request, on all three
+transports; the DAG-parse imports load no aiohttp, requests or emulator). Timing figures are printed, never
+asserted: the machine is shared and noisy. The full benchmark is ``make bench``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from airflow_harness import airflow_python
+
+REPO = Path(__file__).resolve().parents[2]
+TRANSPORTS = ("ours", "new_session", "sync_to_async")
+
+
+def test_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    python = airflow_python(3)
+    out = tmp_path / "bench.json"
+    cmd = [
+        python, str(REPO / "benchmarks" / "run.py"),
+        "--sizes", "50", "--transports", ",".join(TRANSPORTS),
+        "--poll-interval", "30", "--job-duration", "60", "--time-scale", "60",  # poll 0.5 s, job 1 s real
+        "--quick-imports", "--skip-micro", "--realtime-n", "0", "--variants", "",
+        "--no-results", "--json", str(out), "--workdir", str(tmp_path / "work"),
+    ]  # fmt: skip
+    started = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=REPO, check=False)
+    elapsed = time.monotonic() - started
+    assert out.exists(), (
+        f"benchmark wrote no results (exit {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    )
+    report = json.loads(out.read_text())
+
+    with capsys.disabled():
+        print(f"\n--- benchmark smoke run ({elapsed:.0f} s; figures are informative only) ---")
+        print(
+            proc.stdout[proc.stdout.find("Capacity") :] if "Capacity" in proc.stdout else proc.stdout[-3000:]
+        )
+
+    assert not report["errors"], report["errors"]
+    runs = {run["transport"]: run for run in report["runs"]}
+    assert sorted(runs) == sorted(TRANSPORTS)
+    for transport, run in runs.items():
+        assert run["n"] == 50
+        assert run["all_correct"], f"{transport}: {run['correct']}/50 correct; {run['problems']}"
+        assert run["cancelled"] == 0 and run["crashed"] == 0, transport
+        # Every trigger polled until the end and fetched the verbose status exactly once.
+        assert run["verbose_exactly_one"] == 50, transport
+        assert run["calls"] >= 100, transport
+
+    quick = report["imports"]["quick"]
+    assert quick["imported_after"]["aiohttp"] is False
+    assert quick["imported_after"]["airflow_provider_hadoop_eco.emulator"] is False
+    assert quick["forbidden_imported"] == [], quick
+    assert proc.returncode == 0, proc.stdout[-3000:]
