@@ -70,12 +70,8 @@ class Api:
 @pytest.fixture
 def emu() -> Iterator[Emulator]:
     """A manual-clock emulator with the default cluster."""
-    emulator = Emulator(manual_clock=True)
-    emulator.start()
-    try:
+    with Emulator(manual_clock=True) as emulator:
         yield emulator
-    finally:
-        emulator.stop()
 
 
 @pytest.fixture
