@@ -70,7 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         "--variants",
-        default="all",
+        default="gcfreeze",
         help="also run ours with these prototype patches from benchmarks/prototypes.py (comma-separated runs; "
         "'+' combines patches in one run, e.g. all+gcfreeze). Labelled ours+<variant>: measurement only",
     )
@@ -88,7 +88,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         "--micro-variants",
-        default="fastpath,ids,url,all",
+        default="url",
         help="prototypes measured by the per-call CPU micro-benchmark (comma-separated; '' for none)",
     )
     p.add_argument("--skip-micro", action="store_true", help="skip the per-call CPU micro-benchmark")
@@ -127,7 +127,7 @@ def _is_default_run(args: argparse.Namespace) -> bool:
         and not args.tls
         and not args.skip_micro
         and args.realtime_n == 10000
-        and args.variants == "all"
+        and args.variants == "gcfreeze"
     )
 
 
