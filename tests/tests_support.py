@@ -43,3 +43,6 @@ def status_body(result: str | None = None, status: str = "Running", **extra: Any
         "requestResult": result,
         **extra,
     }
+
+
+REPO_ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
