@@ -537,6 +537,16 @@ class BaseHadoopEcoHook(BaseHook):
 
     # --- async transport (aiohttp, one pool per event loop) ---------------------------------------------
 
+    @cached_property
+    def _aiohttp_timeout(self) -> Any:
+        import aiohttp
+
+        return aiohttp.ClientTimeout(
+            total=self.connect_timeout + self.timeout + 60.0,
+            sock_connect=self.connect_timeout,
+            sock_read=self.timeout,
+        )
+
     async def _asend(
         self,
         path: str,
@@ -551,17 +561,12 @@ class BaseHadoopEcoHook(BaseHook):
         from airflow_provider_hadoop_eco.hooks.async_http import shared_session, ssl_option
 
         session = shared_session()
-        timeout = aiohttp.ClientTimeout(
-            total=self.connect_timeout + self.timeout + 60.0,
-            sock_connect=self.connect_timeout,
-            sock_read=self.timeout,
-        )
         try:
             async with session.get(
                 credentials.base_url + path,
                 headers=credentials.auth_headers(),
                 params=params,
-                timeout=timeout,
+                timeout=self._aiohttp_timeout,
                 allow_redirects=False,
                 ssl=ssl_option(credentials.verify),
             ) as response:

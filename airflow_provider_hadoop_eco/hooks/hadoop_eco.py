@@ -86,7 +86,10 @@ class HadoopEcoHook(BaseHadoopEcoHook):
     ) -> dict[str, Any]:
         """Async twin of :meth:`get_request_status`, for triggers: never blocks the event loop."""
         path, params = self._status_call(cluster_id, request_id, verbose)
-        response = await self._acall_get(path, cluster_id=cluster_id, what="Request status", params=params)
+        # The query goes into the path: aiohttp then parses one URL string instead of merging a params dict
+        # into a parsed URL on every poll (the values are plain ASCII, nothing to encode).
+        path = f"{path}?verbose={params['verbose']}"
+        response = await self._acall_get(path, cluster_id=cluster_id, what="Request status")
         parse_request_state(response, cluster_id=cluster_id, request_id=request_id)
         return response
 

@@ -194,3 +194,37 @@ def test_the_last_trigger_of_a_loop_closes_the_shared_session(hadoop_eco_conn):
     [event] = asyncio.run(go())
     assert event["status"] == "success"
     assert seen["session"] is None, "the shared session was closed and dropped when the trigger ended"
+
+
+@pytest.mark.parametrize(
+    ("poll_interval", "end_in", "asked", "grid"),
+    [
+        (30.0, None, 30.0, 0.05),  # production: a 50 ms grid
+        (0.4, None, 0.4, 0.02),  # short polls: at most 1/20 of the interval
+        (30.0, 7.3, 30.0, 0.05),  # the deadline comes first: the wait ends at most one slot after it
+    ],
+)
+def test_wake_ups_are_aligned_to_a_shared_grid(monkeypatch, poll_interval, end_in, asked, grid):
+    slept: list[tuple[float, float]] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append((asyncio.get_running_loop().time(), seconds))
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    end_time = time.time() + end_in if end_in is not None else None
+    trig = trigger(poll_interval=poll_interval, end_time=end_time)
+
+    asks = [asked + i * 0.0137 for i in range(20)]  # unaligned on purpose
+
+    async def go() -> None:
+        for seconds in asks:
+            await trig._sleep(seconds)
+
+    asyncio.run(go())
+    assert len(slept) == len(asks)
+    for ask, (now, seconds) in zip(asks, slept, strict=True):
+        base = min(ask, end_in) if end_in is not None else ask
+        assert base - 0.01 <= seconds < base + grid + 0.001, (seconds, base, grid)
+        offset = (now + seconds) % grid
+        # `now` is read a few microseconds after the wake-up time was computed
+        assert min(offset, grid - offset) < 0.001, f"wake-up {now + seconds} is not on the {grid} s grid"
