@@ -13,6 +13,8 @@ current code they are equivalent re-implementations, kept to reproduce the befor
   the full garbage collections scanning Airflow's own objects;
 * ``url``: the hook memoises the status URL (path + ``?verbose=...`` as one ``yarl.URL``) and the
   ``aiohttp.ClientTimeout``, so a poll neither re-validates/quotes the ids nor re-parses the URL and query.
+  The provider has since adopted the cheap half (the query folded into the path, one ``ClientTimeout`` per
+  hook); the memoised ``yarl.URL`` was not adopted.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ Usage::
     python benchmarks/run.py                         # the full run; writes benchmarks/RESULTS.md
     python benchmarks/run.py --sizes 50 --job-duration 60 --time-scale 60   # a quick run, no RESULTS.md
 
+By default every capacity run is at the production request rate (poll 30 s of real time, time scale 1)
+and over HTTPS, like the real API; ``--stress-n`` adds one run of the provider at a multiple of that rate.
+
 Processes: this orchestrator (idle while measuring), one emulator process (``hadoop-eco-emulator`` on
 127.0.0.1, a free port), and one worker process per (transport, N) that runs the triggers in one asyncio loop.
 Every process started here is stopped by its PID before exit.
@@ -43,19 +46,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--baseline-max-n",
         type=int,
-        default=5000,
-        help="run the baselines only up to this N (0: no cap); they are impractically slow beyond it",
+        default=0,
+        help="run the baselines only up to this N (0: no cap)",
     )
     p.add_argument(
         "--poll-interval", type=float, default=30.0, help="trigger poll interval, emulated seconds"
     )
-    p.add_argument("--job-duration", type=float, default=240.0, help="job duration, emulated seconds")
+    p.add_argument("--job-duration", type=float, default=150.0, help="job duration, emulated seconds")
     p.add_argument(
         "--time-scale",
         type=float,
-        default=3.0,
-        help="emulated seconds per real second (default 3: poll 10 s, job 80 s real; N triggers then poll "
-        "as often as 3N triggers would in real time)",
+        default=1.0,
+        help="emulated seconds per real second (default 1: real time. At 3, N triggers poll as often as 3N "
+        "triggers would in real time)",
     )
     p.add_argument(
         "--budget",
@@ -64,13 +67,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="real seconds the triggers may run before they time out (default: job + 4 polls + 20 s)",
     )
     p.add_argument(
-        "--tls",
-        action="store_true",
-        help="serve the emulator over HTTPS (self-signed, trusted via the connection's 'verify' extra)",
+        "--plain-http",
+        dest="tls",
+        action="store_false",
+        help="serve the emulator over plain HTTP (default: HTTPS like the real API, with a self-signed "
+        "certificate trusted through the connection's 'verify' extra)",
     )
     p.add_argument(
         "--variants",
-        default="gcfreeze",
+        default="",
         help="also run ours with these prototype patches from benchmarks/prototypes.py (comma-separated runs; "
         "'+' combines patches in one run, e.g. all+gcfreeze). Labelled ours+<variant>: measurement only",
     )
@@ -81,19 +86,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the N at which --variants run (comma-separated; default: the largest default N only)",
     )
     p.add_argument(
-        "--realtime-n",
+        "--stress-n",
         type=int,
         default=10000,
-        help="also run ours with this N at the production rate: poll 30 s, job 120 s, real time (0: skip)",
+        help="also run ours with this N at --stress-factor times the request rate (0: skip)",
+    )
+    p.add_argument(
+        "--stress-factor",
+        type=float,
+        default=3.0,
+        help="the stress run divides the real poll interval and job time by this (default 3: N triggers "
+        "poll as often as 3N would)",
     )
     p.add_argument(
         "--micro-variants",
-        default="url",
+        default="",
         help="prototypes measured by the per-call CPU micro-benchmark (comma-separated; '' for none)",
     )
     p.add_argument("--skip-micro", action="store_true", help="skip the per-call CPU micro-benchmark")
     p.add_argument(
-        "--skip-micro-tls", action="store_true", help="skip its second pass against an HTTPS emulator"
+        "--skip-micro-other",
+        action="store_true",
+        help="skip its second pass over the other protocol (plain HTTP when the capacity runs use HTTPS)",
     )
     p.add_argument("--import-runs", type=int, default=7, help="fresh processes per import measurement")
     p.add_argument("--skip-imports", action="store_true")
@@ -119,15 +133,17 @@ def _is_default_run(args: argparse.Namespace) -> bool:
         and args.transports == ",".join(DEFAULT_TRANSPORTS)
         and not args.skip_imports
         and not args.quick_imports
-        and args.time_scale == 3.0
-        and args.job_duration == 240.0
+        and args.time_scale == 1.0
+        and args.job_duration == 150.0
         and args.poll_interval == 30.0
+        and args.baseline_max_n == 0
         and not args.skip_capacity
         and not args.profile
-        and not args.tls
+        and args.tls
         and not args.skip_micro
-        and args.realtime_n == 10000
-        and args.variants == "gcfreeze"
+        and not args.skip_micro_other
+        and args.stress_n == 10000
+        and not args.variants
     )
 
 
@@ -169,11 +185,19 @@ def _plan(args: argparse.Namespace) -> list[RunSpec]:
                     args.profile,
                 )
             )
-    if args.realtime_n and "ours" in transports:
-        # The same emulator clock: emulated values scaled so that poll and job are 30 s and 120 s of real time.
-        s = args.time_scale
+    if args.stress_n and "ours" in transports:
+        # Same emulator clock, same polls per job: the real poll interval and job time divided by the factor.
+        f = args.stress_factor
         specs.append(
-            RunSpec("ours", args.realtime_n, 30.0 * s, 120.0 * s, s, 120.0 + 4 * 30.0 + 20.0, suffix="@1x")
+            RunSpec(
+                "ours",
+                args.stress_n,
+                args.poll_interval / f,
+                args.job_duration / f,
+                args.time_scale,
+                (job_real + 4 * poll_real) / f + 20.0,
+                suffix=f"@{f:g}x",
+            )
         )
     return specs
 
@@ -227,14 +251,20 @@ def main(argv: list[str] | None = None) -> int:
             if not args.skip_micro:  # before the workers start: nothing else runs while it measures
                 variants = [v.strip() for v in args.micro_variants.split(",") if v.strip()]
                 print(f"per-call CPU micro-benchmark ({4 + len(variants)} processes) ...", flush=True)
-                report["micro"] = run_micro(emulator, args.python, workdir, variants)
-                if not args.skip_micro_tls and not args.tls:
-                    # The real API is HTTPS only: a new session per request then pays a TLS handshake.
-                    tls_dir = workdir / "micro-tls"
-                    tls_dir.mkdir(exist_ok=True)
-                    print("per-call CPU micro-benchmark over HTTPS ...", flush=True)
-                    with EmulatorProcess(args.python, args.time_scale, tls_dir, tls=True) as tls_emulator:
-                        report["micro_tls"] = run_micro(tls_emulator, args.python, tls_dir, variants)
+                report["micro_tls" if args.tls else "micro"] = run_micro(
+                    emulator, args.python, workdir, variants
+                )
+                if not args.skip_micro_other:
+                    # Both protocols: over HTTPS a new session per request also pays a TLS handshake.
+                    other_dir = workdir / ("micro-http" if args.tls else "micro-tls")
+                    other_dir.mkdir(exist_ok=True)
+                    print(
+                        f"per-call CPU micro-benchmark over {'HTTP' if args.tls else 'HTTPS'} ...", flush=True
+                    )
+                    with EmulatorProcess(args.python, args.time_scale, other_dir, tls=not args.tls) as other:
+                        report["micro" if args.tls else "micro_tls"] = run_micro(
+                            other, args.python, other_dir, variants
+                        )
             # Every worker starts now and imports in parallel; each then idles until its turn.
             workers = [start_worker(spec, emulator, args.python, workdir, i) for i, spec in enumerate(specs)]
         if args.quick_imports:

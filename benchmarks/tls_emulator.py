@@ -1,4 +1,4 @@
-"""The emulator served over HTTPS, for ``run.py --tls`` (the real API is HTTPS only).
+"""The emulator served over HTTPS, used by ``run.py`` by default (the real API is HTTPS only).
 
 ``python -m benchmarks.tls_emulator --cert CERT --key KEY [hadoop-eco-emulator options]``: the emulator's own
 CLI options and state, its aiohttp app, and a TLS listener on 127.0.0.1. The certificate is a throwaway

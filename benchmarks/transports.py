@@ -82,11 +82,6 @@ class NewSessionHook(HadoopEcoHook):
 
         from airflow_provider_hadoop_eco.hooks.async_http import ssl_option
 
-        timeout = aiohttp.ClientTimeout(
-            total=self.connect_timeout + self.timeout + 60.0,
-            sock_connect=self.connect_timeout,
-            sock_read=self.timeout,
-        )
         try:
             async with (
                 aiohttp.ClientSession(trust_env=False) as session,
@@ -94,7 +89,7 @@ class NewSessionHook(HadoopEcoHook):
                     credentials.base_url + path,
                     headers=credentials.auth_headers(),
                     params=params,
-                    timeout=timeout,
+                    timeout=self._aiohttp_timeout,
                     allow_redirects=False,
                     ssl=ssl_option(credentials.verify),
                 ) as response,

@@ -26,7 +26,7 @@ def test_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         python, str(REPO / "benchmarks" / "run.py"),
         "--sizes", "50", "--transports", ",".join(TRANSPORTS),
         "--poll-interval", "30", "--job-duration", "60", "--time-scale", "60",  # poll 0.5 s, job 1 s real
-        "--quick-imports", "--skip-micro", "--realtime-n", "0", "--variants", "",
+        "--quick-imports", "--skip-micro", "--stress-n", "0", "--variants", "",
         "--no-results", "--json", str(out), "--workdir", str(tmp_path / "work"),
     ]  # fmt: skip
     started = time.monotonic()
