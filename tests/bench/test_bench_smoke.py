@@ -59,3 +59,17 @@ def test_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert quick["imported_after"]["airflow_provider_hadoop_eco.emulator"] is False
     assert quick["forbidden_imported"] == [], quick
     assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def test_wakeups_script_reports_every_piece_and_grid() -> None:
+    python = airflow_python(3)
+    cmd = [python, "-m", "benchmarks.wakeups", "--n", "20", "--interval", "0.1", "--seconds", "0.5",
+           "--reps", "1,5", "--grids", "0,0.05"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=REPO, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [line.split() for line in proc.stdout.splitlines() if "x loads" in line]
+    assert [row[0] for row in rows] == ["1", "5"], proc.stdout
+    for row in rows:
+        figures = [float(x) for x in row[3:]]
+        assert len(figures) == 3 and all(f > 0 for f in figures), proc.stdout  # back to back + two grids
+    print("\n" + proc.stdout)
