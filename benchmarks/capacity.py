@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import REPO, conn_json, percentile
+from benchmarks.common import REPO, conn_json, percentile, stop_process
 from benchmarks.emulator_proc import EmulatorProcess, start_jobs
 
 
@@ -42,17 +41,6 @@ class RunSpec:
     @property
     def label(self) -> str:
         return self.transport + (f"+{self.variant}" if self.variant else "") + self.suffix
-
-
-def _kill_group(proc: subprocess.Popen[Any]) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
 
 
 @dataclass
@@ -114,7 +102,7 @@ def start_worker(spec: RunSpec, emulator: EmulatorProcess, python: str, workdir:
 
 def stop_worker(worker: Worker) -> None:
     """Stop the worker process (by its PID / process group) if it still runs."""
-    _kill_group(worker.proc)
+    stop_process(worker.proc)
 
 
 def run_one(worker: Worker, emulator: EmulatorProcess, workdir: Path) -> dict[str, Any]:
@@ -320,7 +308,7 @@ def run_micro(
         try:
             proc.wait(timeout=300)
         except subprocess.TimeoutExpired:
-            _kill_group(proc)
+            stop_process(proc)
         if proc.returncode != 0 or not out.exists():
             results.append({"label": label, "error": log_path.read_text()[-2000:]})
             continue

@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -160,3 +161,15 @@ def machine_info(python: str) -> dict[str, Any]:
         **versions,
         "orchestrator_python": sys.version.split()[0],
     }
+
+
+def stop_process(proc: subprocess.Popen[Any] | None, grace: float = 10.0) -> None:
+    """Stop a child started with ``start_new_session=True``: SIGTERM to it, then SIGKILL to its group."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)

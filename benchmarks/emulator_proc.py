@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import tempfile
 import time
@@ -23,6 +22,7 @@ from benchmarks.common import (
     BENCH_CREDENTIAL_SECRET,
     REPO,
     proc_cpu_seconds,
+    stop_process,
 )
 
 STATUS_PATH = "/hadoop-eco/v1/cluster/{cluster_id}"
@@ -102,15 +102,7 @@ class EmulatorProcess:
         return proc_cpu_seconds(self.pid) if self.pid else None
 
     def stop(self) -> None:
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
+        stop_process(self.proc, grace=15.0)
 
     def __enter__(self) -> EmulatorProcess:
         return self.start()
