@@ -79,6 +79,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("exec_params", "userTaskExecParams"),
 )
 
+#: ``instanceSpecs`` (kr-central-2's newest body): node types, and the ranges of ``nodeCnt`` and ``volumeSize``.
+#: Only the element names and the types are public; the ranges are inferred from ``workerCnt`` and
+#: ``workerVolumeSize``, whose meaning they share.
+INSTANCE_SPEC_TYPES: tuple[str, ...] = ("MASTER", "WORKER", "TASK")
+INSTANCE_SPEC_NODE_COUNT: tuple[int, int] = (1, 1000)
+INSTANCE_SPEC_VOLUME_SIZE: tuple[int, int] = (50, 5120)
+
 _BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS} | {s.api_name: s for s in SETTINGS}
 
 
