@@ -62,7 +62,26 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "userTaskExecParams": "",
 }
 
-_UNSET: Any = object()
+class _Unset:
+    """Type of ``_UNSET``."""
+
+    _instance: _Unset | None = None
+
+    def __new__(cls) -> _Unset:
+        # One instance, so that ``is _UNSET`` survives the deep copies of faults and cluster configs.
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Unset:
+        return self
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+#: "Not given": JSON ``null`` is a meaningful value (``requestResult: null``), so ``None`` cannot say it.
+_UNSET: Any = _Unset()
 
 
 def _dumps(obj: Any) -> str:

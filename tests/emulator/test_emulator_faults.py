@@ -185,3 +185,22 @@ def test_faults_via_admin_api(api, emu: Emulator):
     requests.post(emu.url + "/_emulator/faults", json={"kind": "status", "count": None}, timeout=5)
     assert requests.delete(emu.url + "/_emulator/faults", timeout=5).status_code == 200
     assert emu.faults == []
+
+
+def test_unknown_status_fault_from_constructor_keeps_unset_fields(make_api):
+    """Faults given to the constructor are deep-copied; a field left unset must stay unset (not a stray object)."""
+    emulator = Emulator(
+        manual_clock=True, faults=[{"kind": "unknown_status", "method": "GET", "request_result": "success"}]
+    )
+    with emulator:
+        listed = requests.get(emulator.url + "/_emulator/faults", timeout=5)
+        assert listed.status_code == 200
+        assert "request_status" not in listed.json()[0]
+        api = make_api(emulator=emulator)
+        rid = api.start()
+        r = api.get(rid)
+        assert r.status_code == 200
+        assert (r.json()["requestStatus"], r.json()["requestResult"]) == ("Pending", "success")
+        emulator.reset()
+        rid = api.start()
+        assert api.get(rid).json()["requestResult"] == "success"
