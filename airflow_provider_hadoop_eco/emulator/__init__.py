@@ -8,23 +8,29 @@ is used.
 * :class:`EmulatorState`, :class:`ClusterConfig`, :class:`Fault` - the in-memory model;
 * CLI: ``hadoop-eco-emulator`` / ``python -m airflow_provider_hadoop_eco.emulator``;
 * pytest fixture: ``hadoop_eco_emulator`` (plugin :mod:`.pytest_plugin`, auto-registered).
+
+Modules: :mod:`.contract` (paths, fields, ranges, error body), :mod:`.validation` (create bodies),
+:mod:`.model` (clusters, runs), :mod:`.clock`, :mod:`.faults`, :mod:`.cluster_meta` (verbose ``clusterMeta``),
+:mod:`.recording` (the request record), :mod:`.scenario`, :mod:`.state` (``EmulatorState``),
+:mod:`.api_calls` (the two calls on the state); with aiohttp: :mod:`.handlers`, :mod:`.admin`
+(``/_emulator``), :mod:`.app` (routes), :mod:`.server` (``Emulator``), :mod:`.cli`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_hadoop_eco.emulator.state import (
+from airflow_provider_hadoop_eco.emulator.faults import Fault
+from airflow_provider_hadoop_eco.emulator.model import (
     DEFAULT_API_KEY,
     DEFAULT_CLUSTER_ID,
     DEFAULT_CLUSTER_NAME,
     DEFAULT_CREDENTIAL_ID,
     DEFAULT_CREDENTIAL_SECRET,
     ClusterConfig,
-    EmulatorState,
-    Fault,
-    load_scenario,
 )
+from airflow_provider_hadoop_eco.emulator.scenario import load_scenario
+from airflow_provider_hadoop_eco.emulator.state import EmulatorState
 
 __all__ = [
     "DEFAULT_API_KEY",

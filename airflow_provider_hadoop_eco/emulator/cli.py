@@ -11,12 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_hadoop_eco.emulator.state import (
-    DEFAULT_CLUSTER_ID,
-    DEFAULT_MAX_RECORDS,
-    EmulatorState,
-    load_scenario,
-)
+from airflow_provider_hadoop_eco.emulator.model import DEFAULT_CLUSTER_ID
+from airflow_provider_hadoop_eco.emulator.recording import DEFAULT_MAX_RECORDS
+from airflow_provider_hadoop_eco.emulator.scenario import load_scenario
+from airflow_provider_hadoop_eco.emulator.state import EmulatorState
 
 DEFAULT_PORT = 8089
 
@@ -149,14 +147,7 @@ async def _serve(args: argparse.Namespace, state: EmulatorState) -> None:
     ready: Path | None = Path(args.ready_file) if args.ready_file else None
     try:
         if not args.quiet:
-            config = state.cluster()
-            conn = {
-                "conn_type": "hadoop_eco",
-                "host": url,
-                "login": config.credential_id,
-                "password": config.credential_secret,
-                "extra": {"api_key": config.api_key},
-            }
+            conn = state.cluster().airflow_connection(url)
             clock = "manual" if state.clock.manual else f"time_scale={state.clock.time_scale:g}"
             print(f"Hadoop Eco emulator listening on {url} ({clock}, pid {os.getpid()})", flush=True)
             for cid, rt in state.clusters.items():

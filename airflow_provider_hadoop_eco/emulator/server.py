@@ -13,13 +13,11 @@ from typing import Any
 from aiohttp import web
 
 from airflow_provider_hadoop_eco.emulator.app import create_app
-from airflow_provider_hadoop_eco.emulator.state import (
-    DEFAULT_MAX_RECORDS,
-    ClusterConfig,
-    EmulatorState,
-    Fault,
-    load_scenario,
-)
+from airflow_provider_hadoop_eco.emulator.faults import Fault
+from airflow_provider_hadoop_eco.emulator.model import ClusterConfig
+from airflow_provider_hadoop_eco.emulator.recording import DEFAULT_MAX_RECORDS
+from airflow_provider_hadoop_eco.emulator.scenario import load_scenario
+from airflow_provider_hadoop_eco.emulator.state import EmulatorState
 
 DEFAULT_BACKLOG = 4096
 
@@ -265,14 +263,7 @@ class Emulator:
     # ------------------------------------------------------------------ Airflow connection
     def conn_dict(self, cluster_id: str | None = None) -> dict[str, Any]:
         """The Airflow connection for ``cluster_id`` (default: the first cluster) as a dict."""
-        config = self.cluster(cluster_id)
-        return {
-            "conn_type": "hadoop_eco",
-            "host": self.url,
-            "login": config.credential_id,
-            "password": config.credential_secret,
-            "extra": {"api_key": config.api_key},
-        }
+        return self.cluster(cluster_id).airflow_connection(self.url)
 
     def conn_json(self, cluster_id: str | None = None) -> str:
         """JSON for an ``AIRFLOW_CONN_<ID>`` environment variable pointing at this emulator."""

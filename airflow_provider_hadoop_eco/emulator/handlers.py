@@ -1,0 +1,102 @@
+"""The aiohttp handlers of the emulated API (the two calls, faults applied) and of unknown paths.
+
+Handlers are module-level and find the :class:`~.state.EmulatorState` in ``request.app[STATE_KEY]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import web
+
+from airflow_provider_hadoop_eco.emulator.contract import UNSET, error_body
+from airflow_provider_hadoop_eco.emulator.faults import FaultAnswer, fault_answer
+from airflow_provider_hadoop_eco.emulator.state import EmulatorState
+
+STATE_KEY: web.AppKey[EmulatorState] = web.AppKey("hadoop_eco_emulator_state", EmulatorState)
+
+
+def dumps(obj: Any) -> bytes:
+    """Compact JSON, as bytes."""
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> web.Response:
+    """A JSON response (``Content-Type: application/json`` without a charset, like the real API)."""
+    return web.Response(body=dumps(payload), status=status, content_type="application/json", headers=headers)
+
+
+def _process(state: EmulatorState, request: web.Request, raw_body: bytes) -> tuple[int, dict[str, Any]]:
+    h = request.headers
+    cluster_id = request.match_info["cluster_id"]
+    if request.method == "POST":
+        return state.handle_post(
+            cluster_id,
+            h.get("Credential-ID"),
+            h.get("Credential-Secret"),
+            h.get("Hadoop-Eco-Api-Key"),
+            raw_body,
+        )
+    return state.handle_get(
+        cluster_id,
+        request.match_info["request_id"],
+        h.get("Credential-ID"),
+        h.get("Credential-Secret"),
+        h.get("Hadoop-Eco-Api-Key"),
+        request.query.get("verbose"),
+    )
+
+
+def _response(answer: FaultAnswer) -> web.Response:
+    if answer.payload is not UNSET:
+        return json_response(answer.status, answer.payload, headers=answer.headers)
+    if answer.text is not None:
+        return web.Response(
+            text=answer.text, status=answer.status, content_type=answer.content_type, headers=answer.headers
+        )
+    return web.Response(status=answer.status, headers=answer.headers)
+
+
+async def api_handler(request: web.Request) -> web.StreamResponse:
+    """Both API calls: take a pending fault if one matches, else answer from the state; record the request."""
+    state = request.app[STATE_KEY]
+    raw_body = await request.read() if request.body_exists else b""
+    cluster_id = request.match_info["cluster_id"]
+
+    def record(status: int | None, fault: str | None = None) -> None:
+        state.record(
+            request.method, request.path, request.query, request.headers.items(), raw_body, status,
+            fault=fault, cluster_id=cluster_id,
+        )  # fmt: skip
+
+    fault = state.take_fault(cluster_id, request.method)
+    if fault is None:
+        status, payload = _process(state, request, raw_body)
+        if state.record_enabled:
+            record(status)
+        return json_response(status, payload)
+    # The job is started (and the answer computed) before the fault takes effect.
+    processed = _process(state, request, raw_body) if fault.needs_processing else None
+    answer = fault_answer(fault, processed, cluster_id)
+    if answer.drop:
+        transport = request.transport
+        if transport is not None:
+            transport.abort()
+        record(None, fault.kind)
+        # The transport is already aborted; returning a response here would only log a write error.
+        raise asyncio.CancelledError
+    if answer.delay:
+        await asyncio.sleep(answer.delay)
+    response = _response(answer)
+    record(response.status, fault.kind)
+    return response
+
+
+async def not_found(request: web.Request) -> web.Response:
+    """Any other path or method: a JSON 404, recorded like API requests."""
+    state = request.app[STATE_KEY]
+    raw_body = await request.read() if request.body_exists else b""
+    state.record(request.method, request.path, request.query, request.headers.items(), raw_body, 404)
+    return json_response(404, error_body(404, f"no such endpoint: {request.method} {request.path}"))
