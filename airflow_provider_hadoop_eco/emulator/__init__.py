@@ -1,5 +1,8 @@
 """Local emulator of the Kakao Cloud Hadoop Eco job cluster API (for tests, demos and benchmarks).
 
+It serves both dialects of the API from one state: ``v1`` (kr-central-1, ``/hadoop-eco/v1/cluster/...``) and
+``v2`` (kr-central-2, ``/v2/hadoop-eco/clusters/...``); ``dialects=`` makes it strict to one.
+
 Importing this package is cheap: aiohttp is only imported when :class:`Emulator` or :func:`create_app`
 is used.
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_hadoop_eco.emulator.contract import DIALECTS, PATHS
 from airflow_provider_hadoop_eco.emulator.faults import Fault
 from airflow_provider_hadoop_eco.emulator.model import (
     DEFAULT_API_KEY,
@@ -38,6 +42,8 @@ __all__ = [
     "DEFAULT_CLUSTER_NAME",
     "DEFAULT_CREDENTIAL_ID",
     "DEFAULT_CREDENTIAL_SECRET",
+    "DIALECTS",
+    "PATHS",
     "ClusterConfig",
     "Emulator",
     "EmulatorState",

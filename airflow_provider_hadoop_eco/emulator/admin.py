@@ -37,10 +37,10 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def list_requests(request: web.Request) -> web.Response:
-    """``GET /_emulator/requests?method=&cluster_id=&limit=``."""
+    """``GET /_emulator/requests?method=&cluster_id=&dialect=&limit=``."""
     state = request.app[STATE_KEY]
     q = request.query
-    items = state.requests(method=q.get("method"), cluster_id=q.get("cluster_id"))
+    items = state.requests(method=q.get("method"), cluster_id=q.get("cluster_id"), dialect=q.get("dialect"))
     if "limit" in q:
         try:
             limit = int(q["limit"])

@@ -1,11 +1,11 @@
-"""The aiohttp app of the Hadoop Eco API emulator: which handler serves which path."""
+"""The aiohttp app of the Hadoop Eco API emulator: which handler serves which path (both dialects)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from airflow_provider_hadoop_eco.emulator import admin
-from airflow_provider_hadoop_eco.emulator.contract import CREATE_PATH, STATUS_PATH
+from airflow_provider_hadoop_eco.emulator.contract import PATHS
 from airflow_provider_hadoop_eco.emulator.handlers import STATE_KEY, api_handler, not_found
 from airflow_provider_hadoop_eco.emulator.state import EmulatorState
 
@@ -27,7 +27,9 @@ def create_app(state: EmulatorState | None = None) -> web.Application:
     r.add_post("/_emulator/advance", admin.advance)
     r.add_post("/_emulator/reset", admin.reset)
     r.add_get("/_emulator/state", admin.get_state)
-    r.add_post(CREATE_PATH, api_handler)
-    r.add_get(STATUS_PATH, api_handler)
+    # Every dialect is routed even when switched off, so that its requests get a recorded, explanatory 404.
+    for paths in PATHS.values():
+        r.add_post(paths.create, api_handler)
+        r.add_get(paths.status, api_handler)
     r.add_route("*", "/{tail:.*}", not_found)  # JSON 404s (and recorded), not aiohttp's text page
     return app

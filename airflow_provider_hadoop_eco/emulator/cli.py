@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_hadoop_eco.emulator.contract import DIALECT_REGIONS, PATHS
 from airflow_provider_hadoop_eco.emulator.model import DEFAULT_CLUSTER_ID
 from airflow_provider_hadoop_eco.emulator.recording import DEFAULT_MAX_RECORDS
 from airflow_provider_hadoop_eco.emulator.scenario import load_scenario
@@ -24,9 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="hadoop-eco-emulator",
         description=(
-            "Local emulator of the Kakao Cloud Hadoop Eco job cluster API "
-            "(POST /hadoop-eco/v1/cluster/{id}, GET .../request-id/{id}) plus an admin API under "
-            "/_emulator/. "
+            "Local emulator of the Kakao Cloud Hadoop Eco job cluster API in both dialects "
+            "(v1: POST /hadoop-eco/v1/cluster/{id}, v2: POST /v2/hadoop-eco/clusters/{id}; "
+            "GET .../request-id/{id}) plus an admin API under /_emulator/. "
             "Listens on loopback only."
         ),
     )
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scenario",
         metavar="FILE",
-        help="scenario file (.json, .yaml or .yml): time_scale, clusters, faults",
+        help="scenario file (.json, .yaml or .yml): time_scale, dialects, clusters, faults",
     )
     p.add_argument(
         "--time-scale", type=float, default=None, help="emulated seconds per real second (default: 1)"
@@ -48,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-records", type=int, default=None, help=f"record size bound (default: {DEFAULT_MAX_RECORDS})"
     )
     p.add_argument("--backlog", type=int, default=4096, help="listen backlog (default: 4096)")
+    p.add_argument(
+        "--dialect", choices=["v1", "v2", "both"], default=None,
+        help="API dialect(s) to serve: v1 (kr-central-1 paths), v2 (kr-central-2 paths) or both (default); "
+        "a request on a dialect not served gets a 404",
+    )  # fmt: skip
     g = p.add_argument_group(
         "single cluster (modifies the default cluster, or the scenario cluster with that id)"
     )
@@ -103,6 +109,8 @@ def build_state(args: argparse.Namespace) -> EmulatorState:
             else:
                 clusters = [*clusters, overrides]
     time_scale = args.time_scale if args.time_scale is not None else scenario.get("time_scale", 1.0)
+    # getattr: callers may build the namespace themselves (benchmarks wrap this parser).
+    dialect = getattr(args, "dialect", None)
     return EmulatorState(
         time_scale=time_scale,
         manual_clock=args.manual_clock or bool(scenario.get("manual_clock", False)),
@@ -110,6 +118,7 @@ def build_state(args: argparse.Namespace) -> EmulatorState:
         max_records=args.max_records or scenario.get("max_records") or DEFAULT_MAX_RECORDS,
         clusters=clusters,
         faults=scenario.get("faults"),
+        dialects=dialect if dialect is not None else scenario.get("dialects"),
     )
 
 
@@ -147,7 +156,9 @@ async def _serve(args: argparse.Namespace, state: EmulatorState) -> None:
     ready: Path | None = Path(args.ready_file) if args.ready_file else None
     try:
         if not args.quiet:
-            conn = state.cluster().airflow_connection(url)
+            # A v2-only emulator is useless to a connection that speaks v1: print one that speaks v2.
+            region = DIALECT_REGIONS["v2"] if state.dialects == ("v2",) else None
+            conn = state.cluster().airflow_connection(url, region=region)
             clock = "manual" if state.clock.manual else f"time_scale={state.clock.time_scale:g}"
             print(f"Hadoop Eco emulator listening on {url} ({clock}, pid {os.getpid()})", flush=True)
             for cid, rt in state.clusters.items():
@@ -157,6 +168,9 @@ async def _serve(args: argparse.Namespace, state: EmulatorState) -> None:
                     f"outcomes={','.join(c.outcomes)} Credential-ID={c.credential_id}",
                     flush=True,
                 )
+            for dialect in state.dialects:
+                paths = PATHS[dialect]
+                print(f"  dialect {dialect}: POST {paths.create}, GET {paths.status}", flush=True)
             print(f"  admin API: {url}/_emulator/state", flush=True)
             env_name = "AIRFLOW_CONN_" + args.conn_id.upper()
             print(f"export {env_name}='{json.dumps(conn)}'", flush=True)

@@ -1,12 +1,15 @@
-"""The Hadoop Eco job cluster API as the emulator implements it: paths, fields, ranges, the error body.
+"""The Hadoop Eco job cluster API as the emulator implements it: both dialects' paths, fields, ranges, errors.
 
 The emulator keeps its own copy of the documented ranges instead of importing the provider's
 (:mod:`airflow_provider_hadoop_eco.cluster_settings`): it is an independent implementation of the contract,
-so a mistake on one side shows up as a disagreement between the two.
+so a mistake on one side shows up as a disagreement between the two:
+``tests/emulator/test_emulator_contract.py`` fails when the copies drift apart.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Final
 
 
@@ -31,9 +34,61 @@ class _Unset:
 #: "Not given": JSON ``null`` is a meaningful value (``requestResult: null``), so ``None`` cannot say it.
 UNSET: Any = _Unset()
 
+
+# -------------------------------------------------------------------------------------------- dialects
+@dataclass(frozen=True)
+class DialectPaths:
+    """The two path templates of one dialect (aiohttp route syntax)."""
+
+    create: str
+    status: str
+
+
+#: ``v1``: the seed reference (kr-central-1). ``v2``: KakaoCloud's kr-central-2 docs, whose status path is in
+#: no public copy and is inferred from v1 (see the spec's kr-central-2 section).
+DIALECTS: Final[tuple[str, ...]] = ("v1", "v2")
+PATHS: Final[dict[str, DialectPaths]] = {
+    "v1": DialectPaths(
+        create="/hadoop-eco/v1/cluster/{cluster_id}",
+        status="/hadoop-eco/v1/cluster/{cluster_id}/request-id/{request_id}",
+    ),
+    "v2": DialectPaths(
+        create="/v2/hadoop-eco/clusters/{cluster_id}",
+        status="/v2/hadoop-eco/clusters/{cluster_id}/request-id/{request_id}",
+    ),
+}
+#: The region whose API speaks each dialect (what an Airflow connection's ``region`` extra selects).
+DIALECT_REGIONS: Final[dict[str, str]] = {"v1": "kr-central-1", "v2": "kr-central-2"}
 API_PREFIX = "/hadoop-eco/v1/cluster"
-CREATE_PATH = API_PREFIX + "/{cluster_id}"
-STATUS_PATH = CREATE_PATH + "/request-id/{request_id}"
+V2_API_PREFIX = "/v2/hadoop-eco/clusters"
+
+_DIALECT_BY_TEMPLATE: Final[dict[str, str]] = {
+    template: dialect for dialect, paths in PATHS.items() for template in (paths.create, paths.status)
+}
+
+
+def dialect_of_template(template: str | None) -> str | None:
+    """The dialect of an API route template such as ``PATHS["v2"].status`` (``None`` for any other)."""
+    return _DIALECT_BY_TEMPLATE.get(template) if template is not None else None
+
+
+def parse_dialects(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Normalise a dialect selection: ``None`` or ``"both"`` (every dialect), ``"v1"``, ``"v2"``, or a list.
+
+    Returns the dialects in :data:`DIALECTS` order; raises ``ValueError`` for an unknown or empty selection.
+    """
+    if value is None or value == "both":
+        return DIALECTS
+    items = [value] if isinstance(value, str) else list(value)
+    unknown = [item for item in items if item not in DIALECTS]
+    if unknown:
+        raise ValueError(
+            f"unknown dialect(s) {', '.join(map(repr, unknown))}: expected 'v1', 'v2', 'both' or a list"
+        )
+    if not items:
+        raise ValueError("dialects must not be empty: the emulator has to serve at least one")
+    return tuple(d for d in DIALECTS if d in items)
+
 
 AUTH_HEADERS: Final[tuple[str, str, str]] = ("Credential-ID", "Credential-Secret", "Hadoop-Eco-Api-Key")
 

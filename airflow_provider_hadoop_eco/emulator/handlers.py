@@ -1,4 +1,4 @@
-"""The aiohttp handlers of the emulated API (the two calls, faults applied) and of unknown paths.
+"""The aiohttp handlers of the emulated API (both calls, both dialects, faults applied) and of unknown paths.
 
 Handlers are module-level and find the :class:`~.state.EmulatorState` in ``request.app[STATE_KEY]``.
 """
@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from airflow_provider_hadoop_eco.emulator.contract import UNSET, error_body
+from airflow_provider_hadoop_eco.emulator.contract import UNSET, dialect_of_template, error_body
 from airflow_provider_hadoop_eco.emulator.faults import FaultAnswer, fault_answer
 from airflow_provider_hadoop_eco.emulator.state import EmulatorState
 
@@ -59,18 +59,35 @@ def _response(answer: FaultAnswer) -> web.Response:
     return web.Response(status=answer.status, headers=answer.headers)
 
 
+def _dialect(request: web.Request) -> str | None:
+    resource = request.match_info.route.resource
+    return dialect_of_template(resource.canonical if resource is not None else None)
+
+
 async def api_handler(request: web.Request) -> web.StreamResponse:
-    """Both API calls: take a pending fault if one matches, else answer from the state; record the request."""
+    """Both API calls: take a pending fault if one matches, else answer from the state; record the request.
+
+    A request on a dialect the state does not serve gets a JSON 404 (recorded, with its dialect).
+    """
     state = request.app[STATE_KEY]
     raw_body = await request.read() if request.body_exists else b""
     cluster_id = request.match_info["cluster_id"]
+    dialect = _dialect(request)
 
     def record(status: int | None, fault: str | None = None) -> None:
         state.record(
             request.method, request.path, request.query, request.headers.items(), raw_body, status,
-            fault=fault, cluster_id=cluster_id,
+            fault=fault, cluster_id=cluster_id, dialect=dialect,
         )  # fmt: skip
 
+    if dialect not in state.dialects:
+        # Before faults: a path the server does not have cannot misbehave either.
+        record(404)
+        message = (
+            f"no such endpoint: {request.method} {request.path} "
+            f"(dialect {dialect} is switched off; this emulator serves {', '.join(state.dialects)})"
+        )
+        return json_response(404, error_body(404, message))
     fault = state.take_fault(cluster_id, request.method)
     if fault is None:
         status, payload = _process(state, request, raw_body)

@@ -140,14 +140,20 @@ class ClusterConfig:
             "settings": dict(self.settings),
         }
 
-    def airflow_connection(self, url: str) -> dict[str, Any]:
-        """The Airflow connection (as a dict) that reaches this cluster through an emulator at ``url``."""
+    def airflow_connection(self, url: str, region: str | None = None) -> dict[str, Any]:
+        """The Airflow connection (as a dict) that reaches this cluster through an emulator at ``url``.
+
+        ``region`` (e.g. ``"kr-central-2"``) goes into the extra, where it selects the API dialect.
+        """
+        extra: dict[str, Any] = {"api_key": self.api_key}
+        if region is not None:
+            extra["region"] = region
         return {
             "conn_type": "hadoop_eco",
             "host": url,
             "login": self.credential_id,
             "password": self.credential_secret,
-            "extra": {"api_key": self.api_key},
+            "extra": extra,
         }
 
 
@@ -176,7 +182,7 @@ class Job:
     def to_dict(self, now: float) -> dict[str, Any]:
         """JSON-friendly view with the status at emulated time ``now`` (for ``jobs()`` and the admin API)."""
         status, result = self.status_at(now)
-        return {
+        out: dict[str, Any] = {
             "requestId": self.request_id,
             "clusterId": self.cluster_id,
             "requestStatus": status,
@@ -187,6 +193,7 @@ class Job:
             "settings": dict(self.settings),
             "seq": self.seq,
         }
+        return out
 
 
 @dataclass

@@ -48,6 +48,7 @@ class RequestRecord:
         status: int | None,
         fault: str | None,
         cluster_id: str | None,
+        dialect: str | None,
         emulated_time: float,
     ) -> None:
         """Append one entry (secret header values redacted, the body parsed as JSON when it is JSON)."""
@@ -65,14 +66,19 @@ class RequestRecord:
             "status": status,
             "fault": fault,
             "cluster_id": cluster_id,
+            "dialect": dialect,
         }
         with self._lock:
             self.entries.append(entry)
 
     def select(
-        self, method: str | None = None, cluster_id: str | None = None, request_id: str | None = None
+        self,
+        method: str | None = None,
+        cluster_id: str | None = None,
+        request_id: str | None = None,
+        dialect: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Entries, oldest first, optionally filtered."""
+        """Entries, oldest first, optionally filtered (``None`` = any)."""
         with self._lock:
             items = list(self.entries)
         out = []
@@ -82,6 +88,8 @@ class RequestRecord:
             if cluster_id is not None and r["cluster_id"] != cluster_id:
                 continue
             if request_id is not None and not r["path"].endswith("/request-id/" + request_id):
+                continue
+            if dialect is not None and r["dialect"] != dialect:
                 continue
             out.append(r)
         return out

@@ -1,4 +1,4 @@
-"""Scenario files: an emulator's whole setup (clock, record, clusters, faults) as JSON or YAML."""
+"""Scenario files: an emulator's whole setup (clock, record, dialects, clusters, faults) as JSON or YAML."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_hadoop_eco.emulator.contract import parse_dialects
 from airflow_provider_hadoop_eco.emulator.faults import Fault
 from airflow_provider_hadoop_eco.emulator.model import ClusterConfig
 
-SCENARIO_KEYS = ("time_scale", "manual_clock", "record", "max_records", "clusters", "faults")
+SCENARIO_KEYS = ("time_scale", "manual_clock", "record", "max_records", "dialects", "clusters", "faults")
 
 
 def load_scenario(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
@@ -32,6 +33,8 @@ def load_scenario(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown scenario key(s): {', '.join(unknown)}")
     # A bad scenario fails here, before a server starts and a test waits for it.
+    if "dialects" in data:
+        parse_dialects(data["dialects"])
     for cluster in data.get("clusters") or []:
         ClusterConfig.from_dict(cluster)
     for fault in data.get("faults") or []:

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from airflow_provider_hadoop_eco.emulator.app import create_app
+from airflow_provider_hadoop_eco.emulator.contract import DIALECTS
 from airflow_provider_hadoop_eco.emulator.faults import Fault
 from airflow_provider_hadoop_eco.emulator.model import ClusterConfig
 from airflow_provider_hadoop_eco.emulator.recording import DEFAULT_MAX_RECORDS
@@ -66,6 +67,14 @@ class Emulator:
             os.environ.update(emu.conn_env())
             ...  # run the hook/operator against emu.url
             assert len(emu.posts()) == 1
+
+    ``dialects=("v2",)`` serves only the kr-central-2 paths (v1 requests get a 404), to prove which paths a
+    client uses::
+
+        with Emulator(dialects="v2") as emu:
+            os.environ.update(emu.conn_env(region="kr-central-2"))
+            ...
+            assert emu.dialects_used() == {"v2"}
     """
 
     def __init__(
@@ -79,6 +88,7 @@ class Emulator:
         faults: Iterable[Fault | Mapping[str, Any]] | None = None,
         max_records: int = DEFAULT_MAX_RECORDS,
         backlog: int = DEFAULT_BACKLOG,
+        dialects: str | Iterable[str] | None = DIALECTS,
     ) -> None:
         check_loopback(host)
         self.host = host
@@ -91,6 +101,7 @@ class Emulator:
             max_records=max_records,
             clusters=clusters,
             faults=faults,
+            dialects=dialects,
         )
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -240,13 +251,30 @@ class Emulator:
         """Every recorded API request (secrets redacted), oldest first."""
         return self.state.requests()
 
-    def posts(self, cluster_id: str | None = None) -> list[dict[str, Any]]:
-        """Recorded POSTs (optionally of one cluster)."""
-        return self.state.requests(method="POST", cluster_id=cluster_id)
+    def posts(self, cluster_id: str | None = None, dialect: str | None = None) -> list[dict[str, Any]]:
+        """Recorded POSTs (optionally of one cluster and/or one dialect)."""
+        return self.state.requests(method="POST", cluster_id=cluster_id, dialect=dialect)
 
-    def gets(self, cluster_id: str | None = None, request_id: str | None = None) -> list[dict[str, Any]]:
-        """Recorded GETs (optionally of one cluster and/or one request id)."""
-        return self.state.requests(method="GET", cluster_id=cluster_id, request_id=request_id)
+    def gets(
+        self, cluster_id: str | None = None, request_id: str | None = None, dialect: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Recorded GETs (optionally of one cluster, one request id and/or one dialect)."""
+        return self.state.requests(
+            method="GET", cluster_id=cluster_id, request_id=request_id, dialect=dialect
+        )
+
+    def paths(self, method: str | None = None, dialect: str | None = None) -> list[str]:
+        """The paths of recorded requests, oldest first (optionally of one method and/or one dialect)."""
+        return [r["path"] for r in self.state.requests(method=method, dialect=dialect)]
+
+    def dialects_used(self) -> set[str]:
+        """The dialects (``"v1"``, ``"v2"``) of the API paths recorded so far; unknown paths do not count."""
+        return {r["dialect"] for r in self.state.requests() if r["dialect"] is not None}
+
+    @property
+    def dialects(self) -> tuple[str, ...]:
+        """The dialects this emulator serves (a request on another one gets a 404)."""
+        return self.state.dialects
 
     def clear_requests(self) -> None:
         """Empty the request record."""
@@ -261,14 +289,20 @@ class Emulator:
         self.state.reset()
 
     # ------------------------------------------------------------------ Airflow connection
-    def conn_dict(self, cluster_id: str | None = None) -> dict[str, Any]:
-        """The Airflow connection for ``cluster_id`` (default: the first cluster) as a dict."""
-        return self.cluster(cluster_id).airflow_connection(self.url)
+    def conn_dict(self, cluster_id: str | None = None, region: str | None = None) -> dict[str, Any]:
+        """The Airflow connection for ``cluster_id`` (default: the first cluster) as a dict.
 
-    def conn_json(self, cluster_id: str | None = None) -> str:
+        ``region`` (e.g. ``"kr-central-2"``) is put into the extra, where the provider reads it to pick the
+        API dialect; ``None`` leaves it out.
+        """
+        return self.cluster(cluster_id).airflow_connection(self.url, region=region)
+
+    def conn_json(self, cluster_id: str | None = None, region: str | None = None) -> str:
         """JSON for an ``AIRFLOW_CONN_<ID>`` environment variable pointing at this emulator."""
-        return json.dumps(self.conn_dict(cluster_id))
+        return json.dumps(self.conn_dict(cluster_id, region=region))
 
-    def conn_env(self, conn_id: str = "hadoop_eco_default", cluster_id: str | None = None) -> dict[str, str]:
+    def conn_env(
+        self, conn_id: str = "hadoop_eco_default", cluster_id: str | None = None, region: str | None = None
+    ) -> dict[str, str]:
         """``{"AIRFLOW_CONN_<CONN_ID>": <conn_json>}``, ready for ``os.environ.update`` / ``monkeypatch``."""
-        return {f"AIRFLOW_CONN_{conn_id.upper()}": self.conn_json(cluster_id)}
+        return {f"AIRFLOW_CONN_{conn_id.upper()}": self.conn_json(cluster_id, region=region)}

@@ -22,6 +22,7 @@ from airflow_provider_hadoop_eco.emulator.clock import Clock
 from airflow_provider_hadoop_eco.emulator.contract import (
     API_PREFIX,
     DEPLOY_MODES,
+    DIALECTS,
     INT_RANGES,
     JOB_TYPES,
     SETTING_KEYS,
@@ -31,6 +32,7 @@ from airflow_provider_hadoop_eco.emulator.contract import (
     UNSET,
     VALID_OUTCOMES,
     error_body,
+    parse_dialects,
 )
 from airflow_provider_hadoop_eco.emulator.faults import FAULT_KINDS, Fault, take_fault
 from airflow_provider_hadoop_eco.emulator.model import (
@@ -65,6 +67,7 @@ __all__ = [
     "DEFAULT_PROGRESS_STATUSES",
     "DEFAULT_SETTINGS",
     "DEPLOY_MODES",
+    "DIALECTS",
     "FAULT_KINDS",
     "INT_RANGES",
     "JOB_TYPES",
@@ -104,8 +107,11 @@ class EmulatorState:
         max_records: int = DEFAULT_MAX_RECORDS,
         clusters: Iterable[ClusterConfig | Mapping[str, Any]] | None = None,
         faults: Iterable[Fault | Mapping[str, Any]] | None = None,
+        dialects: str | Iterable[str] | None = DIALECTS,
     ) -> None:
         self.lock = threading.RLock()
+        #: The dialects served; a request on another one gets a 404 (see :func:`.contract.parse_dialects`).
+        self.dialects: tuple[str, ...] = parse_dialects(dialects)
         self.clock = Clock(time_scale, manual_clock)
         self.recorder = RequestRecord(record, max_records, self.lock)
         self._job_seq = itertools.count(1)
@@ -195,7 +201,7 @@ class EmulatorState:
         api_key: str | None,
         raw_body: bytes,
     ) -> tuple[int, dict[str, Any]]:
-        """``POST /hadoop-eco/v1/cluster/{cluster_id}``: start a job run. Returns (status, JSON body)."""
+        """The create call (either dialect): start a job run. Returns (status, JSON body)."""
         with self.lock:
             auth = authenticate(self, cluster_id, credential_id, secret, api_key)
             return auth if isinstance(auth, tuple) else start_run(self, auth, raw_body)
@@ -209,7 +215,7 @@ class EmulatorState:
         api_key: str | None,
         verbose: str | None,
     ) -> tuple[int, dict[str, Any]]:
-        """``GET .../cluster/{cluster_id}/request-id/{request_id}``. Returns (status, JSON body)."""
+        """The status call (either dialect) of run ``request_id``. Returns (status, JSON body)."""
         with self.lock:
             auth = authenticate(self, cluster_id, credential_id, secret, api_key)
             return auth if isinstance(auth, tuple) else run_status(self, auth, request_id, verbose)
@@ -235,20 +241,27 @@ class EmulatorState:
         status: int | None,
         fault: str | None = None,
         cluster_id: str | None = None,
+        dialect: str | None = None,
     ) -> None:
         """Append one entry to the request record (secret header values redacted)."""
         if not self.recorder.enabled:
             return
         self.recorder.add(
             method=method, path=path, query=query, headers=headers, raw_body=raw_body, status=status,
-            fault=fault, cluster_id=cluster_id, emulated_time=self.clock.now(),
+            fault=fault, cluster_id=cluster_id, dialect=dialect, emulated_time=self.clock.now(),
         )  # fmt: skip
 
     def requests(
-        self, method: str | None = None, cluster_id: str | None = None, request_id: str | None = None
+        self,
+        method: str | None = None,
+        cluster_id: str | None = None,
+        request_id: str | None = None,
+        dialect: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Recorded requests, oldest first, optionally filtered."""
-        return self.recorder.select(method=method, cluster_id=cluster_id, request_id=request_id)
+        """Recorded requests, oldest first, optionally filtered (``None`` = any)."""
+        return self.recorder.select(
+            method=method, cluster_id=cluster_id, request_id=request_id, dialect=dialect
+        )
 
     def clear_records(self) -> None:
         """Empty the request record."""
@@ -290,6 +303,7 @@ class EmulatorState:
                 "now": self.clock.now(),
                 "time_scale": self.clock.time_scale,
                 "manual_clock": self.clock.manual,
+                "dialects": list(self.dialects),
                 "record": self.recorder.enabled,
                 "records": len(self.recorder),
                 "clusters": [

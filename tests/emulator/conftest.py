@@ -25,15 +25,22 @@ class Api:
     """Tiny requests-based client for the emulator (deliberately independent of the provider's hook)."""
 
     def __init__(
-        self, emulator: Emulator, cluster_id: str | None = None, headers: dict[str, str] | None = None
+        self,
+        emulator: Emulator,
+        cluster_id: str | None = None,
+        headers: dict[str, str] | None = None,
+        dialect: str = "v1",
     ):
         self.emu = emulator
         self.cluster_id = cluster_id or emulator.cluster_id
         self.headers = dict(HEADERS if headers is None else headers)
+        self.dialect = dialect
         self.session = requests.Session()
 
     def post_url(self, cluster_id: str | None = None) -> str:
-        return f"{self.emu.url}/hadoop-eco/v1/cluster/{cluster_id or self.cluster_id}"
+        # Spelled out rather than taken from the emulator's contract module, so a typo there fails here.
+        prefix = {"v1": "/hadoop-eco/v1/cluster/", "v2": "/v2/hadoop-eco/clusters/"}[self.dialect]
+        return f"{self.emu.url}{prefix}{cluster_id or self.cluster_id}"
 
     def get_url(self, request_id: str, cluster_id: str | None = None) -> str:
         return f"{self.post_url(cluster_id)}/request-id/{request_id}"
@@ -91,13 +98,16 @@ def headers() -> dict[str, str]:
 
 @pytest.fixture
 def make_api(emu: Emulator):
-    """Factory: ``make_api(cluster_id=None, headers=None, emulator=None)`` -> Api (closed after the test)."""
+    """Factory: ``make_api(cluster_id=None, headers=None, emulator=None, dialect="v1")`` -> Api (closed after)."""
     clients: list[Api] = []
 
     def make(
-        cluster_id: str | None = None, headers: dict[str, str] | None = None, emulator: Emulator | None = None
+        cluster_id: str | None = None,
+        headers: dict[str, str] | None = None,
+        emulator: Emulator | None = None,
+        dialect: str = "v1",
     ):
-        client = Api(emulator or emu, cluster_id=cluster_id, headers=headers)
+        client = Api(emulator or emu, cluster_id=cluster_id, headers=headers, dialect=dialect)
         clients.append(client)
         return client
 
