@@ -5,15 +5,16 @@
 
 from __future__ import annotations
 
+import copy
 import hmac
 import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_hadoop_eco.emulator.cluster_meta import cluster_meta
-from airflow_provider_hadoop_eco.emulator.contract import error_body
+from airflow_provider_hadoop_eco.emulator.contract import INSTANCE_SPECS, error_body
 from airflow_provider_hadoop_eco.emulator.model import ClusterRuntime, Job
-from airflow_provider_hadoop_eco.emulator.validation import validate_settings
+from airflow_provider_hadoop_eco.emulator.validation import settings_of_create_body, validate_create_body
 
 if TYPE_CHECKING:
     from airflow_provider_hadoop_eco.emulator.state import EmulatorState
@@ -55,7 +56,10 @@ def authenticate(
 
 
 def start_run(state: EmulatorState, runtime: ClusterRuntime, raw_body: bytes) -> Answer:
-    """The create call once authenticated: 400 for a bad body, 202 while a run is in progress, else 200."""
+    """The create call once authenticated: 400 for a bad body, 202 while a run is in progress, else 200.
+
+    Both dialects take the same body, ``instanceSpecs`` included (the docs show it for kr-central-2 only).
+    """
     cluster_id = runtime.config.cluster_id
     if raw_body.strip():
         try:
@@ -64,7 +68,7 @@ def start_run(state: EmulatorState, runtime: ClusterRuntime, raw_body: bytes) ->
             return 400, error_body(400, f"invalid JSON body: {exc}")
     else:
         body = {}
-    problem = validate_settings(body)
+    problem = validate_create_body(body)
     if problem:
         return 400, error_body(400, problem)
     config = runtime.config
@@ -81,7 +85,8 @@ def start_run(state: EmulatorState, runtime: ClusterRuntime, raw_body: bytes) ->
                 "requestId": last.request_id,
                 "requestStatus": status,
             }
-    config.settings.update(body)  # the submitted values become the cluster's settings
+    # The submitted values become the cluster's settings; instanceSpecs only through its WORKER entry.
+    config.settings.update(settings_of_create_body(body))
     outcomes = config.outcomes
     outcome = outcomes[min(runtime.outcome_index, len(outcomes) - 1)]
     runtime.outcome_index += 1
@@ -94,24 +99,28 @@ def start_run(state: EmulatorState, runtime: ClusterRuntime, raw_body: bytes) ->
         progress_statuses=tuple(config.progress_statuses),
         settings=dict(config.settings),
         seq=state.next_job_seq(),
+        instance_specs=copy.deepcopy(body[INSTANCE_SPECS]) if INSTANCE_SPECS in body else None,
     )
     runtime.jobs[job.request_id] = job
     runtime.last_job = job
     s = job.settings
+    values: dict[str, Any] = {
+        "workerCnt": s["workerCnt"],
+        "workerVolumeSize": s["workerVolumeSize"],
+        "configHdfsReplication": s["configHdfsReplication"],
+        "configHdfsBlockSize": s["configHdfsBlockSize"],
+        "jobType": config.job_type,
+        "userTaskDeployMode": s["userTaskDeployMode"],
+        "userTaskExecOpts": s["userTaskExecOpts"],
+        "userTaskExecParams": s["userTaskExecParams"],
+    }
+    if job.instance_specs is not None:
+        values[INSTANCE_SPECS] = copy.deepcopy(job.instance_specs)
     return 200, {
         "clusterId": cluster_id,
         "clusterName": config.name,
         "requestId": job.request_id,
-        "clusterMainSettingValues": {
-            "workerCnt": s["workerCnt"],
-            "workerVolumeSize": s["workerVolumeSize"],
-            "configHdfsReplication": s["configHdfsReplication"],
-            "configHdfsBlockSize": s["configHdfsBlockSize"],
-            "jobType": config.job_type,
-            "userTaskDeployMode": s["userTaskDeployMode"],
-            "userTaskExecOpts": s["userTaskExecOpts"],
-            "userTaskExecParams": s["userTaskExecParams"],
-        },
+        "clusterMainSettingValues": values,
     }
 
 

@@ -105,6 +105,17 @@ STR_FIELDS = ("userTaskExecOpts", "userTaskExecParams")
 #: The seven flat elements of the create body, in the reference's order.
 SETTING_KEYS = (*INT_RANGES, "userTaskDeployMode", *STR_FIELDS)
 
+#: ``instanceSpecs``: only its first lines are public (kr-central-2's newest copy). The ranges of its integers
+#: are those of ``workerCnt``/``workerVolumeSize``, whose meaning they share.
+INSTANCE_SPECS = "instanceSpecs"
+INSTANCE_SPEC_TYPES: Final[tuple[str, ...]] = ("MASTER", "WORKER", "TASK")
+INSTANCE_SPEC_RANGES: Final[dict[str, tuple[int, int]]] = {"nodeCnt": (1, 1000), "volumeSize": (50, 5120)}
+INSTANCE_SPEC_FIELDS: Final[tuple[str, ...]] = ("type", *INSTANCE_SPEC_RANGES)
+#: The flat setting each integer of the ``WORKER`` entry stands for.
+WORKER_SPEC_SETTINGS: Final[dict[str, str]] = {"nodeCnt": "workerCnt", "volumeSize": "workerVolumeSize"}
+#: Every element a create body may carry.
+CREATE_KEYS = (*SETTING_KEYS, INSTANCE_SPECS)
+
 # ---------------------------------------------------------------------------------------- status answer
 TERMINAL_STATUS = "Terminate"
 VALID_OUTCOMES = ("Success", "Failure")

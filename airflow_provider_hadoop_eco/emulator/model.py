@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -169,6 +170,8 @@ class Job:
     progress_statuses: tuple[str, ...]
     settings: dict[str, Any]
     seq: int
+    #: ``instanceSpecs`` exactly as the create body gave it (``None`` when it gave none).
+    instance_specs: list[dict[str, Any]] | None = None
 
     def status_at(self, now: float) -> tuple[str, str | None]:
         """``(requestStatus, requestResult)`` of this run at emulated time ``now``."""
@@ -193,6 +196,8 @@ class Job:
             "settings": dict(self.settings),
             "seq": self.seq,
         }
+        if self.instance_specs is not None:
+            out["instanceSpecs"] = copy.deepcopy(self.instance_specs)
         return out
 
 
