@@ -9,21 +9,6 @@ from __future__ import annotations
 
 from airflow.providers.common.compat.sdk import AirflowException
 
-#: How much of a response body an error message quotes.
-BODY_EXCERPT_CHARS = 300
-
-
-def body_excerpt(body: str | bytes | None, limit: int = BODY_EXCERPT_CHARS) -> str:
-    """Return a short, single-line excerpt of a response body for an error message."""
-    if body is None:
-        return ""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", errors="replace")
-    text = " ".join(body.split())
-    if len(text) > limit:
-        return text[:limit] + f"... [{len(text) - limit} more characters]"
-    return text
-
 
 class HadoopEcoError(AirflowException):
     """Base class of every error raised by the Hadoop Eco provider."""
@@ -39,6 +24,18 @@ class HadoopEcoTransportError(HadoopEcoError):
 
 class HadoopEcoConnectError(HadoopEcoTransportError):
     """No connection to the API could be opened, so the request was provably never sent."""
+
+
+class HadoopEcoCertificateError(HadoopEcoConnectError):
+    """The API's TLS certificate was not trusted: nothing was sent, and repeating will not help.
+
+    Set the connection's ``verify`` extra to the CA bundle that signs it (for example a company's
+    TLS-inspecting proxy CA).
+    """
+
+
+class HadoopEcoConnectionLookupError(HadoopEcoError):
+    """The Airflow connection could not be read (missing, or the secrets backend failed)."""
 
 
 class HadoopEcoJobMayHaveStartedError(HadoopEcoError):
@@ -110,3 +107,22 @@ class HadoopEcoJobFailedError(HadoopEcoError):
 
 class HadoopEcoTimeoutError(HadoopEcoError):
     """Waiting for a request exceeded the configured timeout. The job itself may still be running."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failed call may succeed if repeated: the one retry predicate of the provider.
+
+    An untrusted certificate is a configuration problem, so it is not transient; a connection lookup that
+    failed (secrets backend down) may well succeed later.
+    """
+    if isinstance(exc, HadoopEcoCertificateError):
+        return False
+    return isinstance(
+        exc,
+        (
+            HadoopEcoTransportError,
+            HadoopEcoServerError,
+            HadoopEcoRateLimitError,
+            HadoopEcoConnectionLookupError,
+        ),
+    )

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_hadoop_eco import __version__
+from airflow_provider_hadoop_eco.defaults import CONN_TYPE, DEFAULT_REGION, HOOK_NAME, REGIONS
 
-INTEGRATION = "Kakao Cloud Hadoop Eco"
-CONN_TYPE = "hadoop_eco"
+INTEGRATION = HOOK_NAME
 HOOK_CLASS = "airflow_provider_hadoop_eco.hooks.hadoop_eco.HadoopEcoHook"
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
@@ -24,7 +24,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "placeholders": {
         "login": "IAM access key ID (sent as Credential-ID)",
         "password": "IAM secret access key (sent as Credential-Secret)",
-        "host": "https://hadoop-eco.kr-central-1.kakaoi.io",
+        "host": "(optional) the region's API, e.g. https://hadoop-eco.kr-central-2.kakaocloud.com",
         "extra": '{"api_key": "<the cluster\'s Open API key>"}',
     },
 }
@@ -35,6 +35,13 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "description": "The Open API key issued for one cluster in the console (sent as Hadoop-Eco-Api-Key). "
         "Keys are per cluster: create one connection per cluster.",
         "schema": {"type": ["string", "null"], "format": "password"},
+    },
+    "region": {
+        "label": "Region",
+        "description": "kr-central-1 (default, the /hadoop-eco/v1 API) or kr-central-2 (the /v2/hadoop-eco "
+        "API). "
+        "Sets the API host and paths; an explicit API Base URL still wins for the host.",
+        "schema": {"type": ["string", "null"], "enum": [*REGIONS, None], "default": DEFAULT_REGION},
     },
     "cluster_id": {
         "label": "Cluster ID (optional)",
@@ -49,7 +56,30 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     },
     "verify": {
         "label": "TLS verification",
-        "description": "true (default), false, or the path of a CA bundle file.",
+        "description": "true (default: certifi's CA bundle), false, or the path of a CA bundle file that "
+        "exists on every worker and triggerer (for example a TLS-inspecting proxy's CA).",
+        "schema": {"type": ["string", "null"]},
+    },
+    "proxies": {
+        "label": "Proxies (optional)",
+        "description": 'HTTP(S) proxy per scheme, e.g. {"https": "http://proxy.internal:3128"}. The '
+        "environment's proxy variables are ignored unless 'Use environment proxies' is on.",
+        "schema": {"type": ["string", "null"]},
+    },
+    "use_env_proxies": {
+        "label": "Use environment proxies",
+        "description": "Also take proxies from HTTPS_PROXY/HTTP_PROXY (off: credentials never go to a proxy "
+        "that the connection does not name).",
+        "schema": {"type": ["boolean", "null"], "default": False},
+    },
+    "create_path": {
+        "label": "Create path (optional)",
+        "description": "Overrides the region's create path, e.g. /v2/hadoop-eco/clusters/{cluster_id}.",
+        "schema": {"type": ["string", "null"]},
+    },
+    "status_path": {
+        "label": "Status path (optional)",
+        "description": "Overrides the region's status path; must contain {cluster_id} and {request_id}.",
         "schema": {"type": ["string", "null"]},
     },
 }
@@ -98,7 +128,7 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "connection-type": CONN_TYPE,
                 "hook-class-name": HOOK_CLASS,
-                "hook-name": "Kakao Cloud Hadoop Eco",
+                "hook-name": HOOK_NAME,
                 "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
                 "conn-fields": CONN_FIELDS,
             }

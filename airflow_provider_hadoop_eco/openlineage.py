@@ -13,6 +13,8 @@ from airflow.providers.openlineage.extractors import OperatorLineage
 from openlineage.client.generated.base import JobFacet
 from openlineage.client.generated.sql_job import SQLJobFacet
 
+from airflow_provider_hadoop_eco.request_status import exec_command
+
 
 @attr.define
 class HadoopEcoJobFacet(JobFacet):
@@ -56,9 +58,7 @@ def build_lineage(
     """Lineage from the (verbose) status response, or from the create answer when that is all there is."""
     status = status or {}
     created = created or {}
-    meta = status.get("clusterMeta") if isinstance(status.get("clusterMeta"), dict) else {}
-    command = meta.get("user_cluster_exec_command") if isinstance(meta, dict) else None
-    command = command if isinstance(command, dict) else {}
+    command = exec_command(status)
     settings = created.get("clusterMainSettingValues")
     settings = settings if isinstance(settings, dict) else {}
     job_type = _str(command.get("type")) or _str(settings.get("jobType"))

@@ -1,28 +1,27 @@
-"""Process-wide async plumbing for the triggerer: one HTTP pool and one credentials cache per event loop.
+"""Loop-wide async plumbing: one HTTP pool and one credentials cache per event loop, and TLS contexts.
 
 A triggerer runs thousands of triggers in one event loop. Giving each its own ``aiohttp.ClientSession``
 (new pool, new TCP and TLS handshakes per poll) costs far more CPU and memory than the polls themselves,
-so all triggers of a loop share one session here. Imported only by async code paths: importing it loads
-aiohttp.
+so all triggers of a loop share one session here. Importing this module loads aiohttp: only async code
+paths do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import ssl
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import aiohttp
 
 if TYPE_CHECKING:
-    from airflow_provider_hadoop_eco.hooks.base import HadoopEcoCredentials
-
-T = TypeVar("T")
+    from airflow_provider_hadoop_eco.hooks.connection import HadoopEcoCredentials
 
 #: Most TCP connections the shared pool opens to the API at once; further requests queue for a free one.
 POOL_SIZE = 100
@@ -32,6 +31,7 @@ CREDENTIALS_TTL_SECONDS = 60.0
 _sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
     weakref.WeakKeyDictionary()
 )
+_users: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, int] = weakref.WeakKeyDictionary()
 
 
 def shared_session() -> aiohttp.ClientSession:
@@ -40,29 +40,35 @@ def shared_session() -> aiohttp.ClientSession:
     session = _sessions.get(loop)
     if session is None or session.closed:
         connector = aiohttp.TCPConnector(limit=POOL_SIZE, ttl_dns_cache=300, keepalive_timeout=30)
-        # trust_env=False: proxies and ~/.netrc must not silently receive the credentials headers.
-        session = aiohttp.ClientSession(connector=connector, trust_env=False, raise_for_status=False)
+        session = aiohttp.ClientSession(
+            connector=connector,
+            # Proxies and ~/.netrc come from the connection only, never silently from the environment.
+            trust_env=False,
+            # The session is shared by every connection of the loop: a cookie one API answer sets must
+            # never travel with another connection's credentials, so no cookie is kept at all.
+            cookie_jar=aiohttp.DummyCookieJar(),
+            raise_for_status=False,
+        )
         _sessions[loop] = session
     return session
 
 
-_users: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, int] = weakref.WeakKeyDictionary()
-
-
 @contextlib.asynccontextmanager
-async def shared_session_lease() -> AsyncIterator[None]:
-    """Hold the loop's shared session open while a trigger runs; the last one out closes it.
+async def shared_session_lease() -> AsyncIterator[aiohttp.ClientSession]:
+    """Hold the loop's shared session open; the last holder out closes it.
 
-    A long-lived triggerer keeps its pool while any trigger runs; a short-lived loop (``airflow dags test``
-    runs each trigger in its own) ends without an unclosed session.
+    A trigger holds a lease for its whole run, and every call holds one too: in a long-lived triggerer the
+    pool stays open while any trigger runs, and a call made outside any trigger (a short-lived loop, a
+    script) leaves no unclosed session behind and no reference to its loop.
     """
     loop = asyncio.get_running_loop()
     _users[loop] = _users.get(loop, 0) + 1
     try:
-        yield
+        yield shared_session()
     finally:
         _users[loop] -= 1
         if _users[loop] == 0:
+            del _users[loop]
             await close_shared_session()
 
 
@@ -73,16 +79,26 @@ async def close_shared_session() -> None:
         await session.close()
 
 
-@lru_cache(maxsize=8)
-def _ssl_context(cafile: str) -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=cafile)
+@lru_cache(maxsize=16)
+def _ssl_context(ca_bundle: str) -> ssl.SSLContext:
+    if os.path.isdir(ca_bundle):
+        return ssl.create_default_context(capath=ca_bundle)
+    return ssl.create_default_context(cafile=ca_bundle)
 
 
 def ssl_option(verify: bool | str) -> bool | ssl.SSLContext:
-    """Translate the connection's ``verify`` (True, False or a CA bundle path) for aiohttp."""
-    if isinstance(verify, str):
-        return _ssl_context(verify)
-    return bool(verify)
+    """The connection's ``verify`` for aiohttp, trusting the same certificates as the sync transport.
+
+    ``requests`` verifies against certifi's bundle, so the default here is certifi's bundle too, not the
+    system store: a worker and a triggerer must never disagree about a certificate.
+    """
+    if verify is False:
+        return False
+    if verify is True:
+        import certifi
+
+        return _ssl_context(certifi.where())
+    return _ssl_context(verify)
 
 
 class CredentialsCache:

@@ -7,11 +7,10 @@ from urllib.parse import quote
 
 from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
 
+from airflow_provider_hadoop_eco.defaults import CONSOLE_CLUSTER_URL
+
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context, TaskInstanceKey
-
-#: The console page of a Hadoop Eco cluster.
-CONSOLE_CLUSTER_URL = "https://console.kakaocloud.com/hadoop-eco/clusters/{cluster_id}"
 
 
 class HadoopEcoClusterLink(BaseOperatorLink):

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from airflow.providers.common.compat.sdk import BaseOperator, ResumableJobMixin, conf
 
-from airflow_provider_hadoop_eco.cluster_settings import SETTINGS, build_create_body, validate_identifier
+from airflow_provider_hadoop_eco.cluster_settings import (
+    INSTANCE_SPECS_NAME,
+    SETTING_NAMES,
+    build_create_body,
+    is_literal,
+    validate_identifier,
+)
+from airflow_provider_hadoop_eco.defaults import (
+    CONSOLE_CLUSTER_URL,
+    DEFAULT_CONN_ID,
+    DEFAULT_MAX_CONSECUTIVE_ERRORS,
+    DEFAULT_POLL_INTERVAL,
+)
+from airflow_provider_hadoop_eco.events import validate_event
 from airflow_provider_hadoop_eco.exceptions import (
     HadoopEcoClusterBusyError,
     HadoopEcoConfigError,
@@ -17,35 +32,43 @@ from airflow_provider_hadoop_eco.exceptions import (
     HadoopEcoTimeoutError,
 )
 from airflow_provider_hadoop_eco.links.hadoop_eco import HadoopEcoClusterLink
-from airflow_provider_hadoop_eco.request_status import RequestResult, parse_request_state
-from airflow_provider_hadoop_eco.waiting import check_request_once, raise_for_event, wait_in_worker
+from airflow_provider_hadoop_eco.submitted_job import SubmittedJob, current_attempt
+from airflow_provider_hadoop_eco.tuning import validate_hook_params
+from airflow_provider_hadoop_eco.waiting import (
+    RequestWait,
+    check_once,
+    deadline_for,
+    raise_for_event,
+    wait_in_worker,
+)
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_hadoop_eco.hooks.hadoop_eco import HadoopEcoHook
 
-_SETTING_NAMES = tuple(s.name for s in SETTINGS)
 _BUSY_POLICIES = ("fail", "wait")
-_NOT_FOUND = "NotFound"
-_SUBMITTED_AT = "_airflow_submitted_at"
-
-
-def _answer(stored: dict[str, Any]) -> dict[str, Any]:
-    """The API's create answer, without what the operator stored beside it."""
-    return {k: v for k, v in stored.items() if k != _SUBMITTED_AT}
+_TEMPLATED_SETTINGS = (*SETTING_NAMES, INSTANCE_SPECS_NAME)
+# What get_job_status reports to Airflow's ResumableJobMixin. Prefixed so that no requestStatus the API
+# may send ("Success" while still running, say) can be mistaken for an outcome.
+_ACTIVE = "hadoop-eco:active:"
+_SUCCEEDED = "hadoop-eco:succeeded"
+_FAILED = "hadoop-eco:failed"
+_NOT_FOUND = "hadoop-eco:not-found"
+_EARLIER_ATTEMPT = "hadoop-eco:earlier-attempt"
 
 
 class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: ignore[misc]
     """Bring a terminated Hadoop Eco job cluster up again to run its Hive or Spark job once.
 
     The task pushes the ``requestId`` to XCom (key ``request_id``) as soon as the API accepts the job, and
-    returns the API's answer (``clusterId``, ``clusterName``, ``requestId``, ``clusterMainSettingValues``).
-    Settings left as None keep the cluster's existing values.
+    returns the API's answer (``clusterId``, ``clusterName``, ``requestId``, ``clusterMainSettingValues``),
+    so ``create_task.output["requestId"]`` feeds a sensor. Settings left as None keep the cluster's values.
 
     The create call is never repeated once it may have reached the API (the API has no idempotency key).
-    On Airflow 3.3+, a retried task whose earlier try already started a request waits for that request
-    instead of starting another.
+    On Airflow 3.3+, a retry whose earlier try already started a request waits for that request instead
+    of starting another; a task cleared to run again is a new attempt and starts a new job with the
+    current settings.
 
     :param cluster_id: the Hadoop Eco cluster's id. (templated)
     :param worker_count: number of worker nodes, 1 to 1000 (workerCnt). (templated)
@@ -55,22 +78,28 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
     :param deploy_mode: Spark deploy mode, ``client`` or ``cluster`` (userTaskDeployMode). (templated)
     :param exec_opts: Hive or Spark job options (userTaskExecOpts). (templated)
     :param exec_params: job application parameters (userTaskExecParams). (templated)
+    :param instance_specs: node specs, a list of ``{"type": "MASTER"|"WORKER"|"TASK", "nodeCnt": int,
+        "volumeSize": int}`` (instanceSpecs, kr-central-2); not together with ``worker_count`` or
+        ``worker_volume_size``. (templated)
     :param hadoop_eco_conn_id: the Airflow connection holding this cluster's credentials and Open API key.
     :param wait_for_completion: wait until the job ends: the task fails if it ends in Failure.
     :param deferrable: wait in the triggerer instead of a worker slot (with ``wait_for_completion``).
         Defaults to the ``[operators] default_deferrable`` setting.
     :param poll_interval: seconds between status checks while waiting, and between create attempts
         while the cluster is busy with ``on_busy="wait"``.
-    :param wait_timeout: longest wait for the job (and for a busy cluster), as seconds or a timedelta.
-        The job itself keeps running past it: the API has no cancel call.
+    :param wait_timeout: longest wait for the job (and for a busy cluster), as seconds or a timedelta,
+        counted from the first try that started it. The job keeps running past it: the API has no cancel
+        call.
     :param on_busy: what to do when the API answers 202 (a job of this cluster is already running):
         ``"fail"`` fails the task at once with a clear message and starts nothing; ``"wait"`` polls until
         the cluster is free, then starts the job.
     :param max_consecutive_errors: while waiting: failed status checks in a row, each already retried by
         the hook, before the wait ends with an error.
+    :param hook_params: the hook's ``timeout``, ``connect_timeout``, ``retry_limit``, ``retry_delay`` and
+        ``retry_max_delay``.
     """
 
-    template_fields: Sequence[str] = ("cluster_id", *_SETTING_NAMES)
+    template_fields: Sequence[str] = ("cluster_id", *_TEMPLATED_SETTINGS)
     operator_extra_links = (HadoopEcoClusterLink(),)
     ui_color = "#ffd900"
     external_id_key = "hadoop_eco_create_response"
@@ -86,13 +115,15 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
         deploy_mode: Literal["client", "cluster"] | str | None = None,
         exec_opts: str | None = None,
         exec_params: str | None = None,
-        hadoop_eco_conn_id: str = "hadoop_eco_default",
+        instance_specs: list[dict[str, Any]] | str | None = None,
+        hadoop_eco_conn_id: str = DEFAULT_CONN_ID,
         wait_for_completion: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float = 30.0,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
         wait_timeout: float | timedelta = timedelta(days=7),
         on_busy: Literal["fail", "wait"] = "fail",
-        max_consecutive_errors: int = 5,
+        max_consecutive_errors: int = DEFAULT_MAX_CONSECUTIVE_ERRORS,
+        hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -104,6 +135,7 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
         self.deploy_mode = deploy_mode
         self.exec_opts = exec_opts
         self.exec_params = exec_params
+        self.instance_specs = instance_specs
         self.hadoop_eco_conn_id = hadoop_eco_conn_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
@@ -113,46 +145,47 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
         )
         self.on_busy = on_busy
         self.max_consecutive_errors = max_consecutive_errors
-        # Kept for OpenLineage: the create answer and the final (verbose) status of this try.
-        self._created: dict[str, Any] | None = None
-        self._final_status: dict[str, Any] | None = None
+        self.hook_params = validate_hook_params(hook_params)
         if on_busy not in _BUSY_POLICIES:
             raise HadoopEcoConfigError(f"on_busy must be one of {_BUSY_POLICIES}, got {on_busy!r}")
         if self.poll_interval <= 0:
             raise HadoopEcoConfigError(f"poll_interval must be positive, got {poll_interval!r}")
         if self.wait_timeout <= 0:
             raise HadoopEcoConfigError(f"wait_timeout must be positive, got {wait_timeout!r}")
-        # Fail at DAG parse time for literal values; templates are checked once rendered, before any call.
-        build_create_body(
-            {k: v for k, v in self._settings().items() if not (isinstance(v, str) and "{" in v)}
-        )
+        # Literal values fail at DAG parse time; templates, XComArgs (TaskFlow values) and other values
+        # Airflow resolves later are checked once rendered, before any call.
+        build_create_body({k: v for k, v in self._settings().items() if is_literal(v)})
+        if is_literal(cluster_id):
+            validate_identifier("cluster_id", cluster_id)
+        self._job: SubmittedJob | None = None
+        self._final_status: dict[str, Any] | None = None
 
     def _settings(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _SETTING_NAMES}
+        return {name: getattr(self, name) for name in _TEMPLATED_SETTINGS}
 
-    @property
+    @cached_property
     def hook(self) -> HadoopEcoHook:
-        """A hook on the operator's connection."""
+        """The hook on the operator's connection, built once per task instance."""
         from airflow_provider_hadoop_eco.hooks.hadoop_eco import HadoopEcoHook
 
-        return HadoopEcoHook(self.hadoop_eco_conn_id)
+        return HadoopEcoHook(self.hadoop_eco_conn_id, **self.hook_params)
 
     def execute(self, context: Context) -> Any:
         """Validate the settings, start the job (or re-attach to an earlier try's), and optionally wait."""
         self.cluster_id = validate_identifier("cluster_id", self.cluster_id)
-        build_create_body(self._settings())
+        self._body = build_create_body(self._settings())
         self._started_at = time.time()
+        self._attempt = current_attempt(context, self.retries)
         return self.execute_resumable(context)
 
     # --- ResumableJobMixin ------------------------------------------------------------------------
 
     def submit_job(self, context: Context) -> dict[str, Any]:
         """Start the job once; on a busy cluster, fail or wait as ``on_busy`` says."""
-        hook = self.hook
         deadline = self._started_at + self.wait_timeout
         while True:
             try:
-                response = hook.create_cluster(self.cluster_id, **self._settings())
+                answer = self.hook.create_cluster(self.cluster_id, **self._body)
                 break
             except HadoopEcoClusterBusyError as err:
                 if self.on_busy == "fail":
@@ -175,123 +208,152 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
                     self.poll_interval,
                 )
                 time.sleep(self.poll_interval)
-        self.log.info(
-            "Started Hadoop Eco job on cluster %s (%s): request %s",
-            response.get("clusterName"),
-            self.cluster_id,
-            response["requestId"],
+        job = SubmittedJob(
+            cluster_id=str(answer.get("clusterId") or self.cluster_id),
+            request_id=str(answer["requestId"]),
+            submitted_at=self._started_at,
+            attempt=self._attempt,
+            answer=answer,
+            settings=self._body,
         )
-        # Persisted with the answer, so a re-attached retry keeps the original wait deadline.
-        return {**response, _SUBMITTED_AT: self._started_at}
+        self.log.info(
+            "Started Hadoop Eco job on cluster %s (%s): request %s. Settings sent: %s. Console: %s",
+            answer.get("clusterName"),
+            job.cluster_id,
+            job.request_id,
+            job.settings or "none (the cluster's own)",
+            CONSOLE_CLUSTER_URL.format(cluster_id=job.cluster_id),
+        )
+        return job.to_json()
+
+    def _stored_job(self, external_id: Any) -> SubmittedJob:
+        job = SubmittedJob.from_json(external_id)
+        return job if job.cluster_id else dataclasses.replace(job, cluster_id=self.cluster_id)
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
-        """Status of an earlier try's request: its result when ended, else its status."""
-        cluster_id, request_id = self._ids(external_id)
+        """Where an earlier try's request stands: running, succeeded, failed, unknown, or not ours."""
+        job = self._stored_job(external_id)
+        if None not in (job.attempt, self._attempt) and job.attempt != self._attempt:
+            self.log.info(
+                "Request %s was started by an earlier attempt of this task (try %s); this task was cleared "
+                "to run again, so it starts a new job with the current settings",
+                job.request_id,
+                job.attempt,
+            )
+            return _EARLIER_ATTEMPT
         try:
-            response = self.hook.get_request_status(cluster_id, request_id)
+            status = self.hook.get_request_status(job.cluster_id, job.request_id)
         except HadoopEcoNotFoundError:
             return _NOT_FOUND
-        state = parse_request_state(response, cluster_id=cluster_id, request_id=request_id)
-        if state.is_success:
-            return RequestResult.SUCCESS.value
-        if state.is_failure:
-            return RequestResult.FAILURE.value
-        return state.request_status or "Running"
+        if status.is_success:
+            return _SUCCEEDED
+        if status.is_failure:
+            return _FAILED
+        return _ACTIVE + status.label()
 
     def is_job_active(self, status: str) -> bool:
         """Whether an earlier try's request is still running (so this try waits for it)."""
-        return status not in (RequestResult.SUCCESS.value, RequestResult.FAILURE.value, _NOT_FOUND)
+        return status.startswith(_ACTIVE)
 
     def is_job_succeeded(self, status: str) -> bool:
         """Whether an earlier try's request already succeeded (so this try returns its answer)."""
-        return status == RequestResult.SUCCESS.value
+        return status == _SUCCEEDED
 
     def poll_until_complete(self, external_id: Any, context: Context) -> Any:
         """Wait for the request if ``wait_for_completion``: in the worker, or deferred to the triggerer.
 
         Returns the task's result, because the mixin returns this method's value when it re-attaches.
         """
-        self._publish(context, external_id)
-        if isinstance(external_id.get(_SUBMITTED_AT), (int, float)):
-            self._started_at = min(self._started_at, float(external_id[_SUBMITTED_AT]))
-        external_id = _answer(external_id)
+        job = self._adopt(context, external_id)
         if not self.wait_for_completion:
-            return external_id
-        cluster_id, request_id = self._ids(external_id)
-        end_time = self._started_at + self.wait_timeout
-        if not self.deferrable:
-            self._final_status = wait_in_worker(
-                self.hook,
-                cluster_id,
-                request_id,
-                poll_interval=self.poll_interval,
-                end_time=end_time,
-                log=self.log,
-                started_at=self._started_at,
-                max_consecutive_errors=self.max_consecutive_errors,
-            )
-            return external_id
-        # Check once before deferring: a job that already ended needs no trigger.
-        done, final, _ = check_request_once(
-            self.hook, cluster_id, request_id, None, self.log, self._started_at
+            return job.answer
+        # A re-attached retry keeps counting from the first try's submission.
+        started = min(self._started_at, job.submitted_at)
+        wait = RequestWait(
+            cluster_id=job.cluster_id,
+            request_id=job.request_id,
+            poll_interval=self.poll_interval,
+            end_time=started + self.wait_timeout,
+            started_at=started,
+            max_consecutive_errors=self.max_consecutive_errors,
         )
-        if done:
-            self._final_status = final
-            return external_id
+        if not self.deferrable:
+            self._final_status = wait_in_worker(self.hook, wait, self.log)["response"]
+            return job.answer
+        # Airflow does not apply execution_timeout while deferred: the trigger carries it.
+        execution_end = (
+            self._started_at + self.execution_timeout.total_seconds() if self.execution_timeout else None
+        )
+        wait.end_time, wait.deadline = deadline_for(wait.end_time, execution_end)
+        # Check once before deferring: a job that already ended needs no trigger.
+        event = check_once(self.hook, wait, self.log)
+        if event is not None:
+            self._final_status = raise_for_event(event, self.log)["response"]
+            return job.answer
         from airflow_provider_hadoop_eco.triggers.hadoop_eco import HadoopEcoRequestTrigger
 
+        assert wait.end_time is not None
+        self.log.info(
+            "Deferring to the triggerer: checking request %s every %s s until %s",
+            job.request_id,
+            self.poll_interval,
+            time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(wait.end_time)),
+        )
         self.defer(
             trigger=HadoopEcoRequestTrigger(
-                cluster_id=cluster_id,
-                request_id=request_id,
+                cluster_id=job.cluster_id,
+                request_id=job.request_id,
                 hadoop_eco_conn_id=self.hadoop_eco_conn_id,
                 poll_interval=self.poll_interval,
-                end_time=end_time,
+                end_time=wait.end_time,
                 max_consecutive_errors=self.max_consecutive_errors,
-                started_at=self._started_at,
+                started_at=started,
+                hook_params=self.hook_params,
+                deadline=wait.deadline,
+                last_status=wait.last_label,
             ),
             method_name="execute_complete",
-            kwargs={"create_response": external_id},
+            kwargs={"submitted": job.to_json()},
             # A backstop only: the trigger's own deadline fires first and gives a clearer message.
-            timeout=timedelta(seconds=max(end_time - time.time(), 0) + 60),
+            timeout=timedelta(seconds=max(wait.end_time - time.time(), 0) + 60),
         )
 
     def get_job_result(self, external_id: Any, context: Context) -> Any:
         """The create call's answer is the task's return value (and XCom)."""
-        self._publish(context, external_id)
-        self._created = _answer(external_id)
-        return self._created
+        return self._adopt(context, external_id).answer
+
+    def execute_complete(
+        self,
+        context: Context,
+        event: dict[str, Any] | None = None,
+        submitted: dict[str, Any] | None = None,
+        create_response: dict[str, Any] | None = None,
+    ) -> Any:
+        """Resume after the trigger: return the create answer on success, raise otherwise.
+
+        ``create_response`` is what version 1.0.0 deferred with; it is still understood.
+        """
+        self._job = self._stored_job(submitted if submitted is not None else create_response)
+        self._final_status = raise_for_event(validate_event(event), self.log)["response"]
+        return self._job.answer
+
+    def _adopt(self, context: Context, external_id: Any) -> SubmittedJob:
+        """Make a stored job this try's own: push its request id and console link once, before waiting."""
+        job = self._stored_job(external_id)
+        if self._job is None or self._job.request_id != job.request_id:
+            context["ti"].xcom_push(key="request_id", value=job.request_id)
+            HadoopEcoClusterLink.persist(context, job.cluster_id)
+        self._job = job
+        return job
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage job facets: job type, Hive query, cluster and result, as the status API says."""
         from airflow_provider_hadoop_eco.openlineage import build_lineage
 
-        created = self._created or {}
+        job = self._job
         return build_lineage(
-            str(created.get("clusterId") or self.cluster_id),
-            created.get("requestId"),
+            job.cluster_id if job else str(self.cluster_id),
+            job.request_id if job else None,
             status=self._final_status,
-            created=created,
+            created=job.answer if job else None,
         )
-
-    def execute_complete(
-        self, context: Context, event: dict[str, Any] | None = None, create_response: Any = None
-    ) -> Any:
-        """Resume after the trigger: return the create answer on success, raise otherwise."""
-        self._created = create_response
-        self._final_status = raise_for_event(event, self.log, timeout_is_sensor_timeout=False)["response"]
-        return create_response
-
-    def _ids(self, external_id: Any) -> tuple[str, str]:
-        if not isinstance(external_id, dict) or not isinstance(external_id.get("requestId"), str):
-            raise HadoopEcoConfigError(f"Stored create answer has no requestId: {str(external_id)[:200]!r}")
-        return str(external_id.get("clusterId") or self.cluster_id), external_id["requestId"]
-
-    def _publish(self, context: Context, response: dict[str, Any]) -> None:
-        """Push the request id and console link once per try, before any waiting."""
-        cluster_id, request_id = self._ids(response)
-        if getattr(self, "_published", None) == request_id:
-            return
-        context["ti"].xcom_push(key="request_id", value=request_id)
-        HadoopEcoClusterLink.persist(context, cluster_id)
-        self._published = request_id

@@ -228,13 +228,13 @@ def test_connection_refused_is_retried_for_post_because_nothing_was_sent(monkeyp
     monkeypatch.setenv("AIRFLOW_CONN_HADOOP_ECO_DEFAULT", conn_json(f"http://127.0.0.1:{closed_port()}"))
     attempts = []
     hook = fast_hook(retry_limit=3)
-    original = hook._send_sync
+    original = hook._send
 
     def counting(*args, **kwargs):
         attempts.append(1)
         return original(*args, **kwargs)
 
-    hook._send_sync = counting
+    hook._send = counting
     with pytest.raises(HadoopEcoConnectError, match="not sent"):
         hook.create_cluster(CLUSTER)
     assert len(attempts) == 3
@@ -290,7 +290,9 @@ def test_bad_connections_are_refused_before_any_request(monkeypatch, conn, words
 
 
 def test_credentials_accept_legacy_prefix_nulls_default_host_and_plain_host(monkeypatch):
-    from airflow_provider_hadoop_eco.hooks.base import DEFAULT_BASE_URL
+    from airflow_provider_hadoop_eco.defaults import DEFAULT_REGION, REGIONS
+
+    DEFAULT_BASE_URL = REGIONS[DEFAULT_REGION].base_url
 
     monkeypatch.setenv(
         "AIRFLOW_CONN_HADOOP_ECO_DEFAULT",

@@ -136,7 +136,7 @@ def test_deferrable_wait_checks_once_then_defers(hadoop_eco_conn):
     _, kwargs = trig.serialize()
     assert kwargs["poll_interval"] == 15 and kwargs["request_id"] == "req-1"
     assert time.time() + 3500 < kwargs["end_time"] <= time.time() + 3600
-    assert info.value.kwargs == {"create_response": CREATED}
+    assert info.value.kwargs["submitted"]["answer"] == CREATED
     ok = {"status": "success", "cluster_id": CLUSTER, "request_id": "req-1", "message": "ok", "response": {}}
     assert task.execute_complete(context, ok, create_response=CREATED) == CREATED
     with pytest.raises(HadoopEcoTimeoutError):
@@ -210,6 +210,7 @@ def test_template_fields_cover_cluster_and_every_setting():
         "deploy_mode",
         "exec_opts",
         "exec_params",
+        "instance_specs",
     }
 
 
@@ -219,7 +220,7 @@ def test_reattached_retry_keeps_the_original_wait_deadline(hadoop_eco_conn):
     hadoop_eco_conn.add(200, CREATED)
     op().execute(make_context(store))
     stored = store.data[HadoopEcoCreateClusterOperator.external_id_key]
-    stored["_airflow_submitted_at"] = time.time() - 3600  # the first try started an hour ago
+    stored["submitted_at"] = time.time() - 3600  # the first try started an hour ago
     hadoop_eco_conn.default = (200, {}, json.dumps(status()).encode())
     start = time.time()
     with pytest.raises(HadoopEcoTimeoutError):

@@ -97,5 +97,16 @@ def test_airflow2_form_methods():
     if airflow.__version__.startswith("3."):
         pytest.skip("the Airflow 3 UI reads conn-fields; flask-appbuilder is not installed")
     widgets = HadoopEcoHook.get_connection_form_widgets()
-    assert set(widgets) == {"api_key", "cluster_id", "allow_insecure_http", "verify"}
+    assert set(widgets) == {
+        "api_key",
+        "cluster_id",
+        "allow_insecure_http",
+        "verify",
+        "region",
+        "proxies",
+        "use_env_proxies",
+        "create_path",
+        "status_path",
+    }
+    assert "kr-central-2" in str(widgets["region"].kwargs["description"])
     assert widgets["api_key"].field_class.__name__ == "PasswordField"

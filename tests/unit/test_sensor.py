@@ -67,13 +67,15 @@ class RecordingLog:
 
 def test_status_change_logged_once_at_info_and_polls_at_debug(hadoop_eco_conn):
     from airflow_provider_hadoop_eco.hooks.hadoop_eco import HadoopEcoHook
-    from airflow_provider_hadoop_eco.waiting import check_request_once
+    from airflow_provider_hadoop_eco.waiting import RequestWait, check_once
 
     for item in [status(None, "Running")] * 3 + [status("Success", "Terminate")] * 2:
         hadoop_eco_conn.add(200, item)
-    log, label, started = RecordingLog(), None, time.time() - 42
+    log = RecordingLog()
+    wait = RequestWait(CLUSTER, "req-1", poll_interval=1, started_at=time.time() - 42)
     for _ in range(4):
-        done, _, label = check_request_once(HadoopEcoHook(), CLUSTER, "req-1", label, log, started)
+        event = check_once(HadoopEcoHook(), wait, log)
+    done = event is not None and event["status"] == "success"
     assert done
     info = [line for level, line in log.lines if level == "info"]
     assert info[0] == "Hadoop Eco cluster etl (c-1), request req-1: Running after 42 s"
