@@ -26,6 +26,7 @@ import asyncio
 import ssl
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -260,26 +261,26 @@ class BaseHadoopEcoHook(BaseHook):
 
     # --- async transport (aiohttp, one pool per event loop) ------------------------------------------
 
-    def _async_session(self) -> aiohttp.ClientSession:
-        """The session async calls go through: the loop's shared pool (benchmarks swap it here)."""
-        from airflow_provider_hadoop_eco.hooks.async_http import shared_session
+    def _async_session(self) -> AbstractAsyncContextManager[aiohttp.ClientSession]:
+        """The session one async attempt goes through: a lease on the loop's shared pool.
 
-        return shared_session()
-
-    async def arequest(self, request: ApiRequest, *, deadline: float | None = None) -> ApiResponse:
-        """Async twin of :meth:`request`, for triggers: never blocks the event loop (GET only)."""
+        The seam for another session policy (the benchmarks' new-session-per-request baseline).
+        """
         from airflow_provider_hadoop_eco.hooks.async_http import shared_session_lease
 
-        async with shared_session_lease():
-            try:
-                # Nearly every poll succeeds at once, and tenacity's set-up costs more CPU than the poll:
-                # the retry machinery is built only once a first attempt has failed.
-                return await self._asend_with_fresh_credentials(request, deadline)
-            except HadoopEcoError as err:
-                if not self._retryable(request, err):
-                    raise
-                first_failure = err
-            return await self._aretry(request, deadline, first_failure)
+        return shared_session_lease()
+
+    async def arequest(self, request: ApiRequest, *, deadline: float | None = None) -> ApiResponse:
+        """Async twin of :meth:`request`, for triggers: never blocks the event loop."""
+        try:
+            # Nearly every poll succeeds at once, and tenacity's set-up costs more CPU than the poll:
+            # the retry machinery is built only once a first attempt has failed.
+            return await self._asend_with_fresh_credentials(request, deadline)
+        except HadoopEcoError as err:
+            if not self._retryable(request, err):
+                raise
+            first_failure = err
+        return await self._aretry(request, deadline, first_failure)
 
     async def _aretry(
         self, request: ApiRequest, deadline: float | None, failure: HadoopEcoError
@@ -326,16 +327,19 @@ class BaseHadoopEcoHook(BaseHook):
 
         connect, read = self._timeouts(deadline)
         try:
-            async with self._async_session().request(
-                request.method,
-                request.url,
-                headers=credentials.auth_headers(),
-                json=request.body,
-                timeout=_aiohttp_timeout(connect, read),
-                allow_redirects=False,
-                ssl=ssl_option(credentials.verify),
-                proxy=credentials.proxy_for(request.url),
-            ) as response:
+            async with (
+                self._async_session() as session,
+                session.request(
+                    request.method,
+                    request.url,
+                    headers=credentials.auth_headers(),
+                    json=request.body,
+                    timeout=_aiohttp_timeout(connect, read),
+                    allow_redirects=False,
+                    ssl=ssl_option(credentials.verify),
+                    proxy=credentials.proxy_for(request.url),
+                ) as response,
+            ):
                 content, too_large = await read_capped_async(response)
                 answer = ApiResponse(response.status, response.headers, content, too_large)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, ssl.SSLError) as err:
