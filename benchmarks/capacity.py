@@ -26,7 +26,6 @@ class RunSpec:
     job_duration: float  # emulated seconds
     time_scale: float
     budget: float  # real seconds the triggers may run before they time out
-    variant: str | None = None  # a prototype patch from benchmarks.prototypes (measurement only)
     profile: bool = False
     suffix: str = ""  # label suffix, e.g. "@1x" for the run at the production request rate
 
@@ -40,7 +39,7 @@ class RunSpec:
 
     @property
     def label(self) -> str:
-        return self.transport + (f"+{self.variant}" if self.variant else "") + self.suffix
+        return self.transport + self.suffix
 
 
 @dataclass
@@ -66,7 +65,6 @@ def start_worker(spec: RunSpec, emulator: EmulatorProcess, python: str, workdir:
     out = workdir / f"{tag}.result.json"
     config = {
         "transport": spec.transport,
-        "variant": spec.variant,
         "poll_interval": spec.poll_real,
         "budget": spec.budget,
         "ready_file": str(ready),
@@ -244,28 +242,20 @@ def summarise(
     }
 
 
-MICRO_CASES: tuple[tuple[str, str | None], ...] = (
-    ("raw", None),
-    ("ours", None),
-    ("new_session", None),
-    ("sync_to_async", None),
-)
+MICRO_CASES = ("raw", "ours", "new_session", "sync_to_async")
+#: Status calls per round of the micro-benchmark (the figures in RESULTS.md use this).
+MICRO_CALLS = 3000
 
 
 def run_micro(
     emulator: EmulatorProcess,
     python: str,
     workdir: Path,
-    variants: list[str],
-    calls: int = 3000,
+    calls: int = MICRO_CALLS,
     concurrency: int = 20,
 ) -> list[dict[str, Any]]:
-    """CPU per status call for each transport (and ``ours`` with each prototype), one process each."""
+    """CPU per status call for each transport (and the ``raw`` floor), one process each."""
     [job] = start_jobs(emulator.url, "micro", 1, 10**7, 1.0, emulator.ca_file)
-    cases = [*MICRO_CASES, *(("ours", v) for v in variants)]
-    if "all" in variants:
-        # The baseline shares the provider's poll logic: with the prototypes it gets faster too.
-        cases.append(("new_session", "all"))
     env = dict(os.environ)
     env.update(
         {
@@ -277,15 +267,13 @@ def run_micro(
     )
     (workdir / "airflow-home").mkdir(exist_ok=True)
     results = []
-    for index, (transport, variant) in enumerate(cases):
-        label = transport + (f"+{variant}" if variant else "")
+    for index, transport in enumerate(MICRO_CASES):
         config_path = workdir / f"micro-{index:02d}.config.json"
         out = workdir / f"micro-{index:02d}.result.json"
         config_path.write_text(
             json.dumps(
                 {
                     "transport": transport,
-                    "variant": variant,
                     "cluster_id": job["cluster_id"],
                     "request_id": job["request_id"],
                     "calls": calls,
@@ -310,9 +298,9 @@ def run_micro(
         except subprocess.TimeoutExpired:
             stop_process(proc)
         if proc.returncode != 0 or not out.exists():
-            results.append({"label": label, "error": log_path.read_text()[-2000:]})
+            results.append({"label": transport, "error": log_path.read_text()[-2000:]})
             continue
         result = json.loads(out.read_text())
-        result["label"] = label
+        result["label"] = transport
         results.append(result)
     return results

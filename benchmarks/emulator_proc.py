@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_hadoop_eco.defaults import DEFAULT_REGION, REGIONS
 from benchmarks.common import (
     BENCH_API_KEY,
     BENCH_CREDENTIAL_ID,
@@ -25,7 +26,8 @@ from benchmarks.common import (
     stop_process,
 )
 
-STATUS_PATH = "/hadoop-eco/v1/cluster/{cluster_id}"
+#: The create call of the benchmark connection's region (``conn_json`` names none: the default region).
+CREATE_PATH = REGIONS[DEFAULT_REGION].create_path
 ADMIN_BATCH = 1000
 POST_CONCURRENCY = 64
 
@@ -157,7 +159,7 @@ async def _start_jobs(
         async def post_one(index: int, cluster_id: str) -> None:
             sent = time.time()
             async with session.post(
-                url + STATUS_PATH.format(cluster_id=cluster_id), headers=_headers()
+                url + CREATE_PATH.format(cluster_id=cluster_id), headers=_headers()
             ) as resp:
                 body = await resp.json()
                 received = time.time()

@@ -323,10 +323,10 @@ def render_markdown(report: dict[str, Any], existing: str = "") -> str:
         "batches of 100 with a yield between batches. The emulator is a separate process (same 2 cores); the "
         "orchestrator POSTs one job per cluster before the measurement starts and is idle during it.",
         "- `ours`: the provider's `HadoopEcoRequestTrigger` as shipped. `new_session`: same trigger and "
-        "hook, `_asend` opens a new `aiohttp.ClientSession` per request. `sync_to_async`: same trigger, the "
-        "status call is the provider's sync `requests` hook method wrapped in `asgiref.sync.sync_to_async` "
-        "(defaults: "
-        "thread_sensitive=True, one worker thread). Every HTTP attempt is counted by a thin wrapper.",
+        "hook, whose `_async_session` seam opens a new `aiohttp.ClientSession` per request. `sync_to_async`: "
+        "same trigger, the status call is the provider's sync `requests` hook method wrapped in "
+        "`asgiref.sync.sync_to_async` (defaults: thread_sensitive=True, one worker thread). Every HTTP "
+        "attempt is counted by a thin wrapper.",
         f"- Baselines run up to N={p['baseline_max_n'] or 'any'} (`--baseline-max-n`). `ours@<k>x`: a "
         "stress run of the provider with the real poll interval and job time divided by k (the same polls "
         "per job, k times the request rate): headroom, not a target.",
@@ -354,10 +354,9 @@ def render_markdown(report: dict[str, Any], existing: str = "") -> str:
                 "### CPU per status call",
                 "",
                 "One fresh process per row; `hook.aget_request_status` on one running job from 20 concurrent "
-                "callers, 3000 calls per round, best of 3 rounds: calls back to back, so the loop never "
-                "idles (the capacity runs above include the cost of waking up for each poll). `raw` = bare "
-                "`session.get` + `json.loads` on the shared session (the floor). `ours+<x>` = the provider "
-                "with prototype `<x>` from `benchmarks/prototypes.py` (not shipped code).",
+                f"callers, {p.get('micro_calls', 3000)} calls per round, best of 3 rounds: calls back to "
+                "back, so the loop never idles (the capacity runs above include the cost of waking up for "
+                "each poll). `raw` = bare `session.get` + `json.loads` on the shared session (the floor).",
                 "",
             ]
             for key, what in micro:

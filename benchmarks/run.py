@@ -26,7 +26,16 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.capacity import RunSpec, Worker, run_micro, run_one, start_worker, stop_worker
+from benchmarks.capacity import (
+    MICRO_CALLS,
+    MICRO_CASES,
+    RunSpec,
+    Worker,
+    run_micro,
+    run_one,
+    start_worker,
+    stop_worker,
+)
 from benchmarks.common import REPO, machine_info
 from benchmarks.emulator_proc import EmulatorProcess, new_workdir
 from benchmarks.imports import check_imports, measure_imports
@@ -73,18 +82,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="serve the emulator over plain HTTP (default: HTTPS like the real API, with a self-signed "
         "certificate trusted through the connection's 'verify' extra)",
     )
-    p.add_argument(
-        "--variants",
-        default="",
-        help="also run ours with these prototype patches from benchmarks/prototypes.py (comma-separated runs; "
-        "'+' combines patches in one run, e.g. all+gcfreeze). Labelled ours+<variant>: measurement only",
-    )
     p.add_argument("--profile", action="store_true", help="cProfile the workers (slower; for analysis only)")
-    p.add_argument(
-        "--variant-sizes",
-        default="10000",
-        help="the N at which --variants run (comma-separated; default: the largest default N only)",
-    )
     p.add_argument(
         "--stress-n",
         type=int,
@@ -98,12 +96,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the stress run divides the real poll interval and job time by this (default 3: N triggers "
         "poll as often as 3N would)",
     )
-    p.add_argument(
-        "--micro-variants",
-        default="",
-        help="prototypes measured by the per-call CPU micro-benchmark (comma-separated; '' for none)",
-    )
     p.add_argument("--skip-micro", action="store_true", help="skip the per-call CPU micro-benchmark")
+    p.add_argument(
+        "--micro-calls",
+        type=int,
+        default=MICRO_CALLS,
+        help=f"status calls per round of the micro-benchmark (default {MICRO_CALLS}; fewer for a quick check)",
+    )
     p.add_argument(
         "--skip-micro-other",
         action="store_true",
@@ -143,15 +142,13 @@ def _is_default_run(args: argparse.Namespace) -> bool:
         and not args.skip_micro
         and not args.skip_micro_other
         and args.stress_n == 10000
-        and not args.variants
+        and args.micro_calls == MICRO_CALLS
     )
 
 
 def _plan(args: argparse.Namespace) -> list[RunSpec]:
     sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
     transports = [x.strip() for x in args.transports.split(",") if x.strip()]
-    variants = [x.strip() for x in args.variants.split(",") if x.strip()]
-    variant_sizes = {int(x) for x in args.variant_sizes.split(",") if x.strip()}
     poll_real = args.poll_interval / args.time_scale
     job_real = args.job_duration / args.time_scale
     budget = args.budget if args.budget is not None else job_real + 4 * poll_real + 20.0
@@ -168,21 +165,7 @@ def _plan(args: argparse.Namespace) -> list[RunSpec]:
                     args.job_duration,
                     args.time_scale,
                     budget,
-                    None,
-                    args.profile,
-                )
-            )
-        for variant in variants if n in variant_sizes or not variant_sizes else ():
-            specs.append(
-                RunSpec(
-                    "ours",
-                    n,
-                    args.poll_interval,
-                    args.job_duration,
-                    args.time_scale,
-                    budget,
-                    variant,
-                    args.profile,
+                    profile=args.profile,
                 )
             )
     if args.stress_n and "ours" in transports:
@@ -228,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             "tls": args.tls,
             "poll_real": args.poll_interval / args.time_scale,
             "job_real": args.job_duration / args.time_scale,
+            "micro_calls": args.micro_calls,
         },
         "runs": [],
         "imports": None,
@@ -249,10 +233,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"emulator pid {emulator.pid} at {emulator.url} (time scale {args.time_scale:g})", flush=True
             )
             if not args.skip_micro:  # before the workers start: nothing else runs while it measures
-                variants = [v.strip() for v in args.micro_variants.split(",") if v.strip()]
-                print(f"per-call CPU micro-benchmark ({4 + len(variants)} processes) ...", flush=True)
+                print(f"per-call CPU micro-benchmark ({len(MICRO_CASES)} processes) ...", flush=True)
                 report["micro_tls" if args.tls else "micro"] = run_micro(
-                    emulator, args.python, workdir, variants
+                    emulator, args.python, workdir, calls=args.micro_calls
                 )
                 if not args.skip_micro_other:
                     # Both protocols: over HTTPS a new session per request also pays a TLS handshake.
@@ -263,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     with EmulatorProcess(args.python, args.time_scale, other_dir, tls=not args.tls) as other:
                         report["micro" if args.tls else "micro_tls"] = run_micro(
-                            other, args.python, other_dir, variants
+                            other, args.python, other_dir, calls=args.micro_calls
                         )
             # Every worker starts now and imports in parallel; each then idles until its turn.
             workers = [start_worker(spec, emulator, args.python, workdir, i) for i, spec in enumerate(specs)]

@@ -141,7 +141,7 @@ async def measure(config: dict[str, Any], requests: list[dict[str, Any]]) -> dic
     ticker.stop()
     await ticker_task
     peak_rss = max(ticker.peak_rss, rss_bytes())
-    await close_transport(transport)
+    await close_transport()
 
     per_trigger = []
     for record in records:
@@ -209,7 +209,7 @@ def main() -> int:
     from airflow_provider_hadoop_eco.hooks.hadoop_eco import HadoopEcoHook
 
     t0 = time.perf_counter()
-    HadoopEcoHook(config.get("conn_id", "hadoop_eco_default"))._load_credentials()
+    HadoopEcoHook(config.get("conn_id", "hadoop_eco_default")).credentials  # noqa: B018
     config["warmup_s"] = time.perf_counter() - t0
 
     Path(config["ready_file"]).write_text(json.dumps({"pid": os.getpid()}))
@@ -217,11 +217,6 @@ def main() -> int:
     if not line:
         return 2
     requests_list = json.loads(Path(line).read_text())
-    if config.get("variant"):
-        # A prototype of a provider change, applied by monkeypatching (measurement only, labelled as such).
-        from benchmarks.prototypes import apply
-
-        apply(config["variant"])
     if config.get("profile_file"):
         import cProfile
 

@@ -1,8 +1,9 @@
 """Smoke test of the benchmark harness: N=50 triggers per transport against the emulator process.
 
 Asserts correctness only (every trigger yields exactly one success event for its own request, on all three
-transports; the DAG-parse imports load no aiohttp, requests or emulator). Timing figures are printed, never
-asserted: the machine is shared and noisy. The full benchmark is ``make bench``.
+transports; every HTTP attempt is counted; the per-call micro-benchmark runs every transport; the DAG-parse
+imports load no aiohttp, requests or emulator). Timing figures are printed, never asserted: the machine is
+shared and noisy. The full benchmark is ``make bench``.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ def test_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         python, str(REPO / "benchmarks" / "run.py"),
         "--sizes", "50", "--transports", ",".join(TRANSPORTS),
         "--poll-interval", "30", "--job-duration", "60", "--time-scale", "60",  # poll 0.5 s, job 1 s real
-        "--quick-imports", "--skip-micro", "--stress-n", "0", "--variants", "",
+        "--quick-imports", "--micro-calls", "100", "--skip-micro-other", "--stress-n", "0",
         "--no-results", "--json", str(out), "--workdir", str(tmp_path / "work"),
     ]  # fmt: skip
     started = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=REPO, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=360, cwd=REPO, check=False)
     elapsed = time.monotonic() - started
     assert out.exists(), (
         f"benchmark wrote no results (exit {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
@@ -53,6 +54,12 @@ def test_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         # Every trigger polled until the end and fetched the verbose status exactly once.
         assert run["verbose_exactly_one"] == 50, transport
         assert run["calls"] >= 100, transport
+
+    micro = {result["label"]: result for result in report["micro_tls"]}
+    assert sorted(micro) == sorted(("raw", *TRANSPORTS)), micro
+    for label, result in micro.items():
+        assert "error" not in result, f"micro {label}: {result.get('error')}"
+        assert len(result["rounds"]) == 3 and result["cpu_us"] > 0, (label, result)
 
     quick = report["imports"]["quick"]
     assert quick["imported_after"]["aiohttp"] is False
