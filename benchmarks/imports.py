@@ -96,7 +96,7 @@ def _probe(
 def _importtime_top(stderr: str, limit: int = 12) -> list[dict[str, Any]]:
     """Modules imported after the marker, by cumulative time (top-level entries only)."""
     _, _, tail = stderr.partition("=== BENCH MARK: provider imports start ===")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for line in tail.splitlines():
         if not line.startswith("import time:"):
             continue

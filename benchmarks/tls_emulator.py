@@ -8,6 +8,7 @@ self-signed one for 127.0.0.1 made by :func:`make_certificate`; clients trust it
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import datetime
 import ipaddress
@@ -53,7 +54,7 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-async def _serve(args: object, cert: str, key: str) -> None:
+async def _serve(args: argparse.Namespace, cert: str, key: str) -> None:
     from aiohttp import web
 
     from airflow_provider_hadoop_eco.emulator.app import create_app
@@ -63,7 +64,7 @@ async def _serve(args: object, cert: str, key: str) -> None:
     context.load_cert_chain(cert, key)
     runner = web.AppRunner(create_app(build_state(args)), access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", args.port, backlog=args.backlog, ssl_context=context)  # type: ignore[attr-defined]
+    site = web.TCPSite(runner, "127.0.0.1", args.port, backlog=args.backlog, ssl_context=context)
     await site.start()
     port = runner.addresses[0][1]
     stop = asyncio.Event()
