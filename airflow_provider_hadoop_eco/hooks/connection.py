@@ -158,7 +158,7 @@ def _path_template(conn_id: str, name: str, value: str, placeholders: tuple[str,
     problem = None
     if not value.startswith("/"):
         problem = "must start with '/'"
-    elif sorted(fields) != sorted(placeholders) or value.count("{") != len(fields):
+    elif sorted(fields) != sorted(placeholders) or not value.count("{") == value.count("}") == len(fields):
         problem = "must contain " + " and ".join("{" + p + "}" for p in placeholders) + " and no other braces"
     elif not _HEADER_SAFE.fullmatch(value) or any(c in value for c in " ?#"):
         problem = "must be a URL path without spaces, '?', '#' or control characters"

@@ -200,20 +200,23 @@ def spark_cluster(**overrides: Any) -> dict[str, Any]:
     }
 
 
-def connection(url: str, secret: str, api_key: str) -> str:
+def connection(url: str, secret: str, api_key: str, region: str | None = None) -> str:
+    extra = {"api_key": api_key} if region is None else {"api_key": api_key, "region": region}
     return json.dumps(
         {
             "conn_type": "hadoop_eco",
             "host": url,
             "login": E2E_CREDENTIAL_ID,
             "password": secret,
-            "extra": {"api_key": api_key},
+            "extra": extra,
         }
     )
 
 
-def hive_env(emu: Emulator, secret: str = E2E_SECRET, api_key: str = E2E_API_KEY) -> dict[str, str]:
-    return {"AIRFLOW_CONN_HADOOP_ECO_DEFAULT": connection(emu.url, secret, api_key)}
+def hive_env(
+    emu: Emulator, secret: str = E2E_SECRET, api_key: str = E2E_API_KEY, region: str | None = None
+) -> dict[str, str]:
+    return {"AIRFLOW_CONN_HADOOP_ECO_DEFAULT": connection(emu.url, secret, api_key, region)}
 
 
 def spark_env(emu: Emulator) -> dict[str, str]:
