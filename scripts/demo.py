@@ -46,12 +46,26 @@ STATUS_LINE = re.compile(r"Hadoop Eco cluster \S+ \([^)]+\), request \S+: (?P<la
 EXCEPTION_LINE = re.compile(r"^(?:[\w.]+\.)?(?P<exc>\w+(?:Error|Exception|Timeout)): (?P<msg>.+)$", re.M)
 # Signs in Airflow's output that the sensor deferred and the trigger ran (Airflow 3, the trigger's event).
 DEFERRAL_SIGNS = ("Pausing task as DEFERRED", "running trigger in line", "succeeded after")
+# How the provider's own task-log lines begin (operator, sensor and trigger), shown in the summary.
+PROVIDER_LINES = (
+    "Started Hadoop Eco job",
+    "Settings sent:",
+    "Deferring to the triggerer",
+    "Hadoop Eco cluster ",
+    "Hadoop Eco request ",
+)
+# What follows a message in Airflow 3's console format: "[logger.name] loc=file.py:123".
+LOG_SUFFIX = re.compile(r"\s+\[[\w.]+\](?:\s+\w+=\S+)*\s*$")
+#: The emulator's dialect for each region: the demo serves only the region's own, to show which paths it uses.
+DIALECTS = {"kr-central-1": "v1", "kr-central-2": "v2"}
 
 
 class Demo:
     """The demo's files and processes: the emulator subprocess and the airflow command being run."""
 
-    def __init__(self, workdir: Path, duration: float, time_scale: float, outcome: str) -> None:
+    def __init__(
+        self, workdir: Path, duration: float, time_scale: float, outcome: str, region: str = "kr-central-1"
+    ) -> None:
         self.workdir = workdir
         self.home = workdir / "airflow-home"
         self.airflow_log = workdir / "airflow-output.log"
@@ -59,6 +73,7 @@ class Demo:
         self.duration = duration
         self.time_scale = time_scale
         self.outcome = outcome
+        self.region = region
         self.emulator: subprocess.Popen[bytes] | None = None
         self.current: subprocess.Popen[bytes] | None = None
         self.url = ""
@@ -86,7 +101,8 @@ class Demo:
         with self.emulator_log.open("wb") as log:
             self.emulator = subprocess.Popen(
                 [str(BIN / "hadoop-eco-emulator"), "--host", "127.0.0.1", "--port", "0",
-                 "--ready-file", str(ready), "--scenario", str(scenario_file)],
+                 "--ready-file", str(ready), "--scenario", str(scenario_file),
+                 "--dialect", DIALECTS[self.region]],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.workdir,
             )  # fmt: skip
         deadline = time.monotonic() + 30
@@ -106,7 +122,7 @@ class Demo:
             "host": self.url,
             "login": CREDENTIAL_ID,
             "password": CREDENTIAL_SECRET,
-            "extra": {"api_key": API_KEY},
+            "extra": {"api_key": API_KEY, "region": self.region},
         }
         env.update(
             {
@@ -177,6 +193,18 @@ def statuses_seen(output: str) -> list[str]:
     return seen
 
 
+def provider_lines(output: str) -> list[str]:
+    """The provider's own task-log messages, in order, without Airflow's prefixes and suffixes."""
+    lines: list[str] = []
+    for line in output.splitlines():
+        starts = [line.find(p) for p in PROVIDER_LINES if p in line]
+        if starts:
+            message = LOG_SUFFIX.sub("", line[min(starts) :]).strip()
+            if message not in lines:
+                lines.append(message)
+    return lines
+
+
 def color(text: str, code: str) -> str:
     """``text`` in an ANSI colour when printing to a terminal and NO_COLOR is unset."""
     return f"\033[{code}m{text}\033[0m" if sys.stdout.isatty() and not os.environ.get("NO_COLOR") else text
@@ -225,6 +253,13 @@ def summarize(demo: Demo, code: int, dag_seconds: float, total_seconds: float) -
     calls = f"{len(posts)} POST, {len(gets)} GET"
     print(f"  API calls      {calls}" + ("  (the sensor deferred; the trigger polled)" if deferred else ""))
     print(f"  job result     {result}")
+    ids = {CLUSTER_ID: "{cluster_id}", str(job.get("requestId")): "{request_id}"}
+    pattern = "|".join(map(re.escape, ids))
+    paths = sorted({re.sub(pattern, lambda m: ids[m[0]], str(r.get("path"))) for r in records})
+    print(f"  region         {demo.region}: {', '.join(paths) if paths else '(no call)'}")
+    lines = provider_lines(output)
+    if lines:
+        print("  provider log   " + "\n                 ".join(lines))
     if code != 0:
         reasons = EXCEPTION_LINE.findall(output)
         if reasons:
@@ -254,6 +289,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-scale", type=float, default=4.0, help="emulated seconds per real second")
     parser.add_argument("--outcome", choices=["Success", "Failure"], default="Success", help="the job's end")
     parser.add_argument("--timeout", type=float, default=110.0, help="limit of `airflow dags test`, seconds")
+    parser.add_argument(
+        "--region",
+        choices=sorted(DIALECTS),
+        default=os.environ.get("REGION") or "kr-central-1",
+        help="the connection's region; the emulator serves only that region's API dialect",
+    )
     args = parser.parse_args(argv)
 
     # SIGTERM (e.g. from a CI runner) unwinds like Ctrl-C, so the `finally` stops what the demo started.
@@ -262,14 +303,14 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir.resolve()
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    demo = Demo(workdir, args.duration, args.time_scale, args.outcome)
+    demo = Demo(workdir, args.duration, args.time_scale, args.outcome, args.region)
     demo.home.mkdir()
     print(f"Hadoop Eco demo: `airflow dags test {DAG_ID}` against the local emulator, in {rel(workdir)}/")
     code = 1
     try:
         demo.start_emulator()
         pid = demo.emulator.pid if demo.emulator else "?"
-        job = f"a {args.duration:g} s Hive job at {args.time_scale:g}x speed"
+        job = f"a {args.duration:g} s Hive job at {args.time_scale:g}x speed, region {args.region}"
         print(f"  emulator       {demo.url} (pid {pid}), {job}")
         print("  airflow db migrate ...", flush=True)
         if demo.airflow("db", "migrate", timeout=120) != 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -217,12 +218,14 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
             settings=self._body,
         )
         self.log.info(
-            "Started Hadoop Eco job on cluster %s (%s): request %s. Settings sent: %s. Console: %s",
+            "Started Hadoop Eco job on cluster %s (%s): request %s; console: %s",
             answer.get("clusterName"),
             job.cluster_id,
             job.request_id,
-            job.settings or "none (the cluster's own)",
             CONSOLE_CLUSTER_URL.format(cluster_id=job.cluster_id),
+        )
+        self.log.info(
+            "Settings sent: %s", json.dumps(job.settings) if job.settings else "none (the cluster's own)"
         )
         return job.to_json()
 
