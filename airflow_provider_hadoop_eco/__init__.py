@@ -6,6 +6,6 @@ no Airflow, HTTP client or emulator imports here.
 
 from __future__ import annotations
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 
 __all__ = ["__version__"]

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from airflow_provider_hadoop_eco.exceptions import HadoopEcoResponseError
 
 
-class RequestResult(str, Enum):
+class RequestResult(StrEnum):
     """The terminal values of ``requestResult``."""
 
     SUCCESS = "Success"

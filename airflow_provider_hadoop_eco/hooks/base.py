@@ -342,7 +342,7 @@ class BaseHadoopEcoHook(BaseHook):
             ):
                 content, too_large = await read_capped_async(response)
                 answer = ApiResponse(response.status, response.headers, content, too_large)
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, ssl.SSLError) as err:
+        except (TimeoutError, aiohttp.ClientError, ValueError, ssl.SSLError) as err:
             raise async_transport_error(err, request, credentials) from None
         raise_for_status(answer, request, credentials.scrub)
         return answer
