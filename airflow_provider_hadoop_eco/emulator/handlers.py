@@ -59,6 +59,16 @@ def _response(answer: FaultAnswer) -> web.Response:
     return web.Response(status=answer.status, headers=answer.headers)
 
 
+def _peer(request: web.BaseRequest) -> str | None:
+    """``host:port`` of the client end of the request's TCP connection (one value per connection)."""
+    transport = request.transport
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    if not peer:
+        return None
+    host, port = peer[0], peer[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def _dialect(request: web.Request) -> str | None:
     resource = request.match_info.route.resource
     return dialect_of_template(resource.canonical if resource is not None else None)
@@ -73,11 +83,12 @@ async def api_handler(request: web.Request) -> web.StreamResponse:
     raw_body = await request.read() if request.body_exists else b""
     cluster_id = request.match_info["cluster_id"]
     dialect = _dialect(request)
+    peer = _peer(request)
 
     def record(status: int | None, fault: str | None = None) -> None:
         state.record(
             request.method, request.path, request.query, request.headers.items(), raw_body, status,
-            fault=fault, cluster_id=cluster_id, dialect=dialect,
+            fault=fault, cluster_id=cluster_id, dialect=dialect, peer=peer,
         )  # fmt: skip
 
     if dialect not in state.dialects:
@@ -115,5 +126,8 @@ async def not_found(request: web.Request) -> web.Response:
     """Any other path or method: a JSON 404, recorded like API requests."""
     state = request.app[STATE_KEY]
     raw_body = await request.read() if request.body_exists else b""
-    state.record(request.method, request.path, request.query, request.headers.items(), raw_body, 404)
+    state.record(
+        request.method, request.path, request.query, request.headers.items(), raw_body, 404,
+        peer=_peer(request),
+    )  # fmt: skip
     return json_response(404, error_body(404, f"no such endpoint: {request.method} {request.path}"))

@@ -50,6 +50,7 @@ class RequestRecord:
         cluster_id: str | None,
         dialect: str | None,
         emulated_time: float,
+        peer: str | None = None,
     ) -> None:
         """Append one entry (secret header values redacted, the body parsed as JSON when it is JSON)."""
         if not self.enabled:
@@ -67,6 +68,9 @@ class RequestRecord:
             "fault": fault,
             "cluster_id": cluster_id,
             "dialect": dialect,
+            # The client end of the TCP connection: requests that share a connection share it, so a test
+            # can count connections (e.g. prove every request came through a proxy's tunnels).
+            "peer": peer,
         }
         with self._lock:
             self.entries.append(entry)

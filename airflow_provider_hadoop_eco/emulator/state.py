@@ -242,13 +242,14 @@ class EmulatorState:
         fault: str | None = None,
         cluster_id: str | None = None,
         dialect: str | None = None,
+        peer: str | None = None,
     ) -> None:
         """Append one entry to the request record (secret header values redacted)."""
         if not self.recorder.enabled:
             return
         self.recorder.add(
             method=method, path=path, query=query, headers=headers, raw_body=raw_body, status=status,
-            fault=fault, cluster_id=cluster_id, dialect=dialect, emulated_time=self.clock.now(),
+            fault=fault, cluster_id=cluster_id, dialect=dialect, emulated_time=self.clock.now(), peer=peer,
         )  # fmt: skip
 
     def requests(
