@@ -15,7 +15,8 @@ is used.
 Modules: :mod:`.contract` (paths, fields, ranges, error body), :mod:`.validation` (create bodies),
 :mod:`.model` (clusters, runs), :mod:`.clock`, :mod:`.faults`, :mod:`.cluster_meta` (verbose ``clusterMeta``),
 :mod:`.recording` (the request record), :mod:`.scenario`, :mod:`.state` (``EmulatorState``),
-:mod:`.api_calls` (the two calls on the state); with aiohttp: :mod:`.handlers`, :mod:`.admin`
+:mod:`.api_calls` (the two calls on the state), :mod:`.tls` (a throwaway certificate for ``tls=True``;
+cryptography is imported only when one is made); with aiohttp: :mod:`.handlers`, :mod:`.admin`
 (``/_emulator``), :mod:`.app` (routes), :mod:`.server` (``Emulator``), :mod:`.cli`.
 """
 

@@ -16,6 +16,7 @@ from airflow_provider_hadoop_eco.emulator.model import DEFAULT_CLUSTER_ID
 from airflow_provider_hadoop_eco.emulator.recording import DEFAULT_MAX_RECORDS
 from airflow_provider_hadoop_eco.emulator.scenario import load_scenario
 from airflow_provider_hadoop_eco.emulator.state import EmulatorState
+from airflow_provider_hadoop_eco.emulator.tls import make_certificate
 
 DEFAULT_PORT = 8089
 
@@ -50,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--backlog", type=int, default=4096, help="listen backlog (default: 4096)")
     p.add_argument(
+        "--tls", action="store_true",
+        help="serve HTTPS with a throwaway self-signed certificate for 127.0.0.1/::1/localhost, made at "
+        "start and deleted at exit; its path (the CA bundle to trust) is printed, put into the connection's "
+        "'verify' extra and written to the ready file as ca_path",
+    )  # fmt: skip
+    p.add_argument(
         "--dialect", choices=["v1", "v2", "both"], default=None,
         help="API dialect(s) to serve: v1 (kr-central-1 paths), v2 (kr-central-2 paths) or both (default); "
         "a request on a dialect not served gets a 404",
@@ -69,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--credential-secret", help="expected Credential-Secret (default: emulator-secret-key)")
     g.add_argument("--api-key", help="expected Hadoop-Eco-Api-Key (default: emulator-api-key)")
     p.add_argument(
-        "--ready-file", metavar="PATH", help="write {url, port, pid, host} as JSON here once listening"
+        "--ready-file",
+        metavar="PATH",
+        help="write {url, port, pid, host, ca_path} as JSON here once listening (ca_path null without --tls)",
     )
     p.add_argument(
         "--conn-id", default="hadoop_eco_default", help="connection id used in the printed export line"
@@ -145,10 +154,19 @@ def _remove_ready_file(path: Path) -> None:
 
 async def _serve(args: argparse.Namespace, state: EmulatorState) -> None:
     from airflow_provider_hadoop_eco.emulator.app import create_app
-    from airflow_provider_hadoop_eco.emulator.server import _format_host, start_site
+    from airflow_provider_hadoop_eco.emulator.server import base_url, start_site
 
-    runner, port = await start_site(create_app(state), args.host, args.port, args.backlog)
-    url = f"http://{_format_host(args.host)}:{port}"
+    # getattr: callers may build the namespace themselves (benchmarks wrap this parser).
+    tls = make_certificate() if getattr(args, "tls", False) else None
+    try:
+        context = tls.server_context() if tls is not None else None
+        runner, port = await start_site(create_app(state), args.host, args.port, args.backlog, context)
+    except BaseException:
+        if tls is not None:
+            tls.remove()
+        raise
+    url = base_url(args.host, port, tls=tls is not None)
+    ca_path = str(tls.cert_path) if tls is not None else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -158,7 +176,7 @@ async def _serve(args: argparse.Namespace, state: EmulatorState) -> None:
         if not args.quiet:
             # A v2-only emulator is useless to a connection that speaks v1: print one that speaks v2.
             region = DIALECT_REGIONS["v2"] if state.dialects == ("v2",) else None
-            conn = state.cluster().airflow_connection(url, region=region)
+            conn = state.cluster().airflow_connection(url, region=region, verify=ca_path)
             clock = "manual" if state.clock.manual else f"time_scale={state.clock.time_scale:g}"
             print(f"Hadoop Eco emulator listening on {url} ({clock}, pid {os.getpid()})", flush=True)
             for cid, rt in state.clusters.items():
@@ -172,10 +190,13 @@ async def _serve(args: argparse.Namespace, state: EmulatorState) -> None:
                 paths = PATHS[dialect]
                 print(f"  dialect {dialect}: POST {paths.create}, GET {paths.status}", flush=True)
             print(f"  admin API: {url}/_emulator/state", flush=True)
+            if ca_path is not None:
+                print(f"  TLS: self-signed certificate (trust it as the CA bundle): {ca_path}", flush=True)
             env_name = "AIRFLOW_CONN_" + args.conn_id.upper()
             print(f"export {env_name}='{json.dumps(conn)}'", flush=True)
         if ready is not None:
-            _write_ready_file(ready, {"url": url, "host": args.host, "port": port, "pid": os.getpid()})
+            info = {"url": url, "host": args.host, "port": port, "pid": os.getpid(), "ca_path": ca_path}
+            _write_ready_file(ready, info)
         await stop.wait()
     finally:
         if not args.quiet:
@@ -183,6 +204,8 @@ async def _serve(args: argparse.Namespace, state: EmulatorState) -> None:
         await runner.cleanup()
         if ready is not None:
             _remove_ready_file(ready)
+        if tls is not None:
+            tls.remove()
 
 
 def main(argv: list[str] | None = None) -> int:

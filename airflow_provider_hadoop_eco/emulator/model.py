@@ -141,14 +141,19 @@ class ClusterConfig:
             "settings": dict(self.settings),
         }
 
-    def airflow_connection(self, url: str, region: str | None = None) -> dict[str, Any]:
+    def airflow_connection(
+        self, url: str, region: str | None = None, verify: str | None = None
+    ) -> dict[str, Any]:
         """The Airflow connection (as a dict) that reaches this cluster through an emulator at ``url``.
 
-        ``region`` (e.g. ``"kr-central-2"``) goes into the extra, where it selects the API dialect.
+        ``region`` (e.g. ``"kr-central-2"``) goes into the extra, where it selects the API dialect;
+        ``verify`` (the CA bundle of an emulator served over TLS) goes there too.
         """
         extra: dict[str, Any] = {"api_key": self.api_key}
         if region is not None:
             extra["region"] = region
+        if verify is not None:
+            extra["verify"] = verify
         return {
             "conn_type": "hadoop_eco",
             "host": url,

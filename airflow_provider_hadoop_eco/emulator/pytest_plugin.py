@@ -32,7 +32,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(**kwargs): keyword arguments for the hadoop_eco_emulator fixture's Emulator "
-        "(time_scale, manual_clock, clusters, faults, record, max_records, dialects)",
+        "(time_scale, manual_clock, clusters, faults, record, max_records, dialects, tls)",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import ssl
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -19,6 +20,7 @@ from airflow_provider_hadoop_eco.emulator.model import ClusterConfig
 from airflow_provider_hadoop_eco.emulator.recording import DEFAULT_MAX_RECORDS
 from airflow_provider_hadoop_eco.emulator.scenario import load_scenario
 from airflow_provider_hadoop_eco.emulator.state import EmulatorState
+from airflow_provider_hadoop_eco.emulator.tls import TlsFiles, make_certificate
 
 DEFAULT_BACKLOG = 4096
 
@@ -39,12 +41,16 @@ def check_loopback(host: str) -> None:
 
 
 async def start_site(
-    app: web.Application, host: str, port: int, backlog: int = DEFAULT_BACKLOG
+    app: web.Application,
+    host: str,
+    port: int,
+    backlog: int = DEFAULT_BACKLOG,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> tuple[web.AppRunner, int]:
-    """Start serving ``app``; return the runner and the bound port (useful when ``port=0``)."""
+    """Start serving ``app`` (over TLS with ``ssl_context``); return the runner and the bound port."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=backlog, reuse_address=True)
+    site = web.TCPSite(runner, host, port, backlog=backlog, reuse_address=True, ssl_context=ssl_context)
     try:
         await site.start()
     except BaseException:
@@ -56,6 +62,11 @@ async def start_site(
 
 def _format_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
+
+
+def base_url(host: str, port: int, tls: bool = False) -> str:
+    """``http://127.0.0.1:8089``, or ``https://...`` when served over TLS (IPv6 hosts in brackets)."""
+    return f"{'https' if tls else 'http'}://{_format_host(host)}:{port}"
 
 
 class Emulator:
@@ -75,6 +86,14 @@ class Emulator:
             os.environ.update(emu.conn_env(region="kr-central-2"))
             ...
             assert emu.dialects_used() == {"v2"}
+
+    ``tls=True`` serves HTTPS with a throwaway self-signed certificate for 127.0.0.1, ::1 and localhost,
+    made at :meth:`start` and deleted at :meth:`stop`. ``ca_path`` is that certificate (the CA bundle a
+    client trusts), ``url`` starts with ``https://``, and :meth:`conn_dict` puts ``"verify": ca_path`` into
+    the connection's extra::
+
+        with Emulator(tls=True) as emu:
+            requests.get(emu.url + "/_emulator/health", verify=emu.ca_path)
     """
 
     def __init__(
@@ -89,11 +108,14 @@ class Emulator:
         max_records: int = DEFAULT_MAX_RECORDS,
         backlog: int = DEFAULT_BACKLOG,
         dialects: str | Iterable[str] | None = DIALECTS,
+        tls: bool = False,
     ) -> None:
         check_loopback(host)
         self.host = host
         self.port = int(port)
         self.backlog = backlog
+        self.tls = bool(tls)
+        self._tls_files: TlsFiles | None = None
         self.state = EmulatorState(
             time_scale=time_scale,
             manual_clock=manual_clock,
@@ -120,8 +142,16 @@ class Emulator:
     # ------------------------------------------------------------------ lifecycle
     @property
     def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:54321`` (valid after :meth:`start`)."""
-        return f"http://{_format_host(self.host)}:{self.port}"
+        """Base URL, e.g. ``http://127.0.0.1:54321`` (https with ``tls``); valid after :meth:`start`."""
+        return base_url(self.host, self.port, self.tls)
+
+    @property
+    def ca_path(self) -> str | None:
+        """With ``tls``: the path of the server's self-signed certificate, the CA bundle clients trust.
+
+        It exists from :meth:`start` to :meth:`stop`. None without ``tls`` (or before the first start).
+        """
+        return str(self._tls_files.cert_path) if self._tls_files is not None else None
 
     @property
     def running(self) -> bool:
@@ -134,6 +164,8 @@ class Emulator:
             return self
         self._ready.clear()
         self._error = None
+        if self.tls and self._tls_files is None:
+            self._tls_files = make_certificate()
         self._thread = threading.Thread(
             target=self._run, name=f"hadoop-eco-emulator-{id(self):x}", daemon=True
         )
@@ -143,8 +175,14 @@ class Emulator:
         if self._error is not None:
             self._thread.join(timeout)
             self._thread = None
+            self._remove_certificate()
             raise self._error
         return self
+
+    def _remove_certificate(self) -> None:
+        if self._tls_files is not None:
+            self._tls_files.remove()
+            self._tls_files = None
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -152,8 +190,9 @@ class Emulator:
         asyncio.set_event_loop(loop)
         try:
             try:
+                context = self._tls_files.server_context() if self._tls_files is not None else None
                 self._runner, self.port = loop.run_until_complete(
-                    start_site(create_app(self.state), self.host, self.port, self.backlog)
+                    start_site(create_app(self.state), self.host, self.port, self.backlog, context)
                 )
             except BaseException as exc:
                 self._error = exc
@@ -181,6 +220,7 @@ class Emulator:
         thread.join(timeout)
         self._thread = None
         self._runner = None
+        self._remove_certificate()
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -293,9 +333,9 @@ class Emulator:
         """The Airflow connection for ``cluster_id`` (default: the first cluster) as a dict.
 
         ``region`` (e.g. ``"kr-central-2"``) is put into the extra, where the provider reads it to pick the
-        API dialect; ``None`` leaves it out.
+        API dialect; ``None`` leaves it out. With ``tls`` the extra's ``verify`` is :attr:`ca_path`.
         """
-        return self.cluster(cluster_id).airflow_connection(self.url, region=region)
+        return self.cluster(cluster_id).airflow_connection(self.url, region=region, verify=self.ca_path)
 
     def conn_json(self, cluster_id: str | None = None, region: str | None = None) -> str:
         """JSON for an ``AIRFLOW_CONN_<ID>`` environment variable pointing at this emulator."""
