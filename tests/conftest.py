@@ -141,3 +141,184 @@ def emulator(hadoop_eco_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     for name, value in hadoop_eco_emulator.conn_env("hadoop_eco_default").items():
         monkeypatch.setenv(name, value)
     return hadoop_eco_emulator
+
+
+# --- Programmable fakes (plain HTTP and HTTPS) for the review regression tests ----------------------------
+
+
+@dataclass
+class ProgrammableApi:
+    """A real HTTP(S) server on 127.0.0.1 whose answers come from a Python function (or a script).
+
+    ``handler(request) -> (status, headers, body)`` decides each answer; it runs in the server's thread, so
+    it may also change the world (an environment variable, say) at the moment a request arrives. Without a
+    handler, queued answers (:meth:`add`) are used first, then a default: a create answer for a POST and a
+    ``Terminate``/``Success`` status of the asked request for a GET.
+
+    ``connections`` counts accepted TCP connections (for TLS, each one is a handshake attempt).
+    """
+
+    url: str = ""
+    port: int = 0
+    ca_path: str = ""
+    requests: list[Recorded] = field(default_factory=list)
+    responses: deque = field(default_factory=deque)
+    handler: Any = None
+    connections: int = 0
+
+    def add(self, status: int = 200, body: Any = None, headers: dict[str, str] | None = None, raw=None):
+        if raw is None:
+            raw = json.dumps(body if body is not None else {}).encode()
+        self.responses.append((status, headers or {"Content-Type": "application/json"}, raw))
+        return self
+
+    def url_for(self, host: str) -> str:
+        scheme = self.url.split("://", 1)[0]
+        return f"{scheme}://{host}:{self.port}"
+
+    def conn_json(self, host: str | None = None, **extra: Any) -> str:
+        return conn_json(self.url_for(host) if host else self.url, **extra)
+
+    def answer(self, request: Recorded) -> tuple[int, dict[str, str], bytes]:
+        if self.handler is not None:
+            return self.handler(request)
+        if self.responses:
+            return self.responses.popleft()
+        return default_answer(request)
+
+
+def default_answer(request: Recorded) -> tuple[int, dict[str, str], bytes]:
+    """A create answer for a POST; a finished, successful status of the asked request for a GET."""
+    parts = request.path.split("?", 1)[0].strip("/").split("/")
+    cluster_id = parts[3] if len(parts) > 3 else "c-1"
+    if request.method == "POST":
+        body: dict[str, Any] = {
+            "clusterId": cluster_id,
+            "clusterName": "etl",
+            "requestId": "req-1",
+            "clusterMainSettingValues": {},
+        }
+    else:
+        body = {
+            "clusterId": cluster_id,
+            "clusterName": "etl",
+            "requestId": parts[-1] if len(parts) > 5 else "req-1",
+            "requestStatus": "Terminate",
+            "requestResult": "Success",
+        }
+    return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+
+def make_self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A throwaway self-signed certificate (its own CA) for 127.0.0.1 and localhost, and its key."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hadoop-eco-test-tls")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    san = x509.SubjectAlternativeName(
+        [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(san, critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "test-cert.pem", folder / "test-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    os.chmod(key_path, 0o600)
+    return cert_path, key_path
+
+
+def _serve_programmable(api: ProgrammableApi, ssl_context: Any = None) -> Iterator[ProgrammableApi]:
+    """Serve ``api`` from an aiohttp low-level server in a thread with its own event loop."""
+    import asyncio
+
+    from aiohttp import web
+
+    async def handle(request: web.BaseRequest) -> web.Response:
+        body = await request.read()
+        recorded = Recorded(request.method, request.path_qs, dict(request.headers.items()), body)
+        api.requests.append(recorded)
+        status, headers, raw = api.answer(recorded)
+        return web.Response(status=status, headers=headers, body=raw)
+
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    holder: dict[str, Any] = {}
+
+    async def start() -> None:
+        server = web.Server(handle, access_log=None)
+
+        def factory() -> Any:
+            api.connections += 1
+            return server()
+
+        holder["server"] = await loop.create_server(factory, "127.0.0.1", 0, ssl=ssl_context)
+        holder["web"] = server
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(start())
+        finally:
+            ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, name="programmable-api", daemon=True)
+    thread.start()
+    ready.wait(10)
+    api.port = holder["server"].sockets[0].getsockname()[1]
+    api.url = f"{'https' if ssl_context else 'http'}://127.0.0.1:{api.port}"
+    try:
+        yield api
+    finally:
+
+        async def stop() -> None:
+            holder["server"].close()
+            await holder["web"].shutdown(1.0)
+            await holder["server"].wait_closed()
+
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+
+
+@pytest.fixture
+def programmable_api() -> Iterator[ProgrammableApi]:
+    """A plain-HTTP :class:`ProgrammableApi` on 127.0.0.1 (also reachable as ``localhost``)."""
+    yield from _serve_programmable(ProgrammableApi())
+
+
+@pytest.fixture
+def tls_api(tmp_path: Path) -> Iterator[ProgrammableApi]:
+    """An HTTPS :class:`ProgrammableApi` on 127.0.0.1 with a throwaway self-signed certificate.
+
+    ``ca_path`` is the certificate (its own CA); ``connections`` counts TCP connections accepted, so a
+    client that retries a failed TLS handshake shows up as more than one.
+    """
+    import ssl
+
+    cert, key = make_self_signed_certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    yield from _serve_programmable(ProgrammableApi(ca_path=str(cert)), context)
