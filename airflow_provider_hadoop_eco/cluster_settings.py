@@ -33,7 +33,10 @@ def _as_integer(value: Any) -> int | None:
 
 def _shown(value: Any) -> str:
     """A value for an error message, cut short: a rendered template can be arbitrarily long."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an int beyond Python's 4,300-digit conversion limit
+        return f"an integer of {value.bit_length()} bits" if isinstance(value, int) else type(value).__name__
     return text if len(text) <= 80 else text[:77] + "..."
 
 

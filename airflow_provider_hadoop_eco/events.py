@@ -3,7 +3,9 @@
 The payload is a plain dict ``{"status", "cluster_id", "request_id", "message", "response"}`` (plus
 ``"deadline"`` on a timeout): ``status`` is ``success``, ``failure``, ``timeout`` or ``error``;
 ``response`` is the final (verbose) status response, if any; ``deadline`` says which limit ended the wait:
-``timeout`` (the sensor's ``timeout`` or the operator's ``wait_timeout``) or ``execution_timeout``.
+``timeout`` (the sensor's ``timeout`` or the operator's ``wait_timeout``) or ``execution_timeout``. An
+``error`` event also names the class of its error (``error_type``, and ``http_status`` for an HTTP error),
+so the task raises an error of the same class in the worker.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from airflow_provider_hadoop_eco.exceptions import (
     HadoopEcoError,
     HadoopEcoJobFailedError,
     HadoopEcoTimeoutError,
+    rebuild_error,
 )
 
 EVENT_SUCCESS = "success"
@@ -35,8 +38,9 @@ def make_event(
     message: str,
     response: dict[str, Any] | None = None,
     deadline: str | None = None,
+    error: BaseException | None = None,
 ) -> dict[str, Any]:
-    """Build the payload of the trigger's event."""
+    """Build the payload of the trigger's event; an ``error`` event names the class of its error."""
     if status not in EVENT_STATUSES:
         raise ValueError(f"unknown event status {status!r}")
     event = {
@@ -48,6 +52,9 @@ def make_event(
     }
     if status == EVENT_TIMEOUT:
         event["deadline"] = deadline or DEADLINE_TIMEOUT
+    if status == EVENT_ERROR and error is not None:
+        event["error_type"] = type(error).__name__
+        event["http_status"] = getattr(error, "http_status", None)
     return event
 
 
@@ -88,4 +95,6 @@ def event_error(event: dict[str, Any]) -> BaseException | None:
 
             return AirflowTaskTimeout(message)
         return HadoopEcoTimeoutError(message)
-    return HadoopEcoError(message)
+    return rebuild_error(
+        event.get("error_type"), message, http_status=event.get("http_status"), cluster_id=event["cluster_id"]
+    )

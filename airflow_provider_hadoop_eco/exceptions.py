@@ -34,6 +34,13 @@ class HadoopEcoCertificateError(HadoopEcoConnectError):
     """
 
 
+class HadoopEcoProxyRefusedError(HadoopEcoConnectError):
+    """The connection's proxy refused the request (HTTP 407): nothing reached the API.
+
+    Repeating the same request will not help: check the credentials in the proxy URL.
+    """
+
+
 class HadoopEcoConnectionLookupError(HadoopEcoError):
     """The Airflow connection could not be read (missing, or the secrets backend failed)."""
 
@@ -109,13 +116,33 @@ class HadoopEcoTimeoutError(HadoopEcoError):
     """Waiting for a request exceeded the configured timeout. The job itself may still be running."""
 
 
+def rebuild_error(
+    name: str | None, message: str, *, http_status: int | None, cluster_id: str
+) -> HadoopEcoError:
+    """The error a trigger's ``error`` event stands for, of the class the trigger saw (by name).
+
+    Events are plain JSON, so the exception itself cannot cross from the triggerer to the worker; its class
+    can, and a ``retry_policy`` or an ``except`` clause can then tell a configuration error from a timeout.
+    """
+    cls = globals().get(name or "")
+    if not (isinstance(cls, type) and issubclass(cls, HadoopEcoError)):
+        cls = HadoopEcoError
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    if isinstance(error, HadoopEcoApiError):
+        error.http_status, error.cluster_id, error.body = http_status or 0, cluster_id, ""
+    if isinstance(error, HadoopEcoRateLimitError):
+        error.retry_after = None
+    return error
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether a failed call may succeed if repeated: the one retry predicate of the provider.
 
-    An untrusted certificate is a configuration problem, so it is not transient; a connection lookup that
-    failed (secrets backend down) may well succeed later.
+    An untrusted certificate or a proxy refusing our credentials is a configuration problem, so it is not
+    transient; a connection lookup that failed (secrets backend down) may well succeed later.
     """
-    if isinstance(exc, HadoopEcoCertificateError):
+    if isinstance(exc, (HadoopEcoCertificateError, HadoopEcoProxyRefusedError)):
         return False
     return isinstance(
         exc,

@@ -7,8 +7,7 @@ Values are compared case-insensitively.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -26,36 +25,41 @@ _SUCCESS = RequestResult.SUCCESS.value.lower()
 _FAILURE = RequestResult.FAILURE.value.lower()
 
 
-@dataclass(frozen=True, eq=False)
-class RequestStatus(Mapping[str, Any]):
-    """One status response: the fields that decide what happens next, and the response itself.
+class RequestStatus(dict[str, Any]):
+    """One status response, as the dict the API sent, with the fields that decide what happens next.
 
-    It reads (and compares) like the response, ``status["requestResult"]``, so code written against the
-    plain dict keeps working.
+    It is the response itself (JSON-serializable, ``status["requestResult"]`` works), parsed once: the
+    attributes below were checked when it was built.
 
+    :param raw: the response as parsed from JSON (with ``clusterMeta`` for a verbose call).
     :param cluster_id: the cluster asked about.
     :param request_id: the request asked about.
     :param request_status: ``requestStatus`` as sent (``Terminate`` at the end), or None.
     :param request_result: ``requestResult`` as sent (``Success`` or ``Failure`` at the end), or None.
     :param cluster_name: ``clusterName``, for log lines and error messages.
-    :param raw: the response as parsed from JSON (with ``clusterMeta`` for a verbose call).
     """
 
-    cluster_id: str
-    request_id: str
-    request_status: str | None
-    request_result: str | None
-    cluster_name: str | None
-    raw: dict[str, Any] = field(repr=False, compare=False)
+    def __init__(
+        self,
+        raw: dict[str, Any],
+        *,
+        cluster_id: str,
+        request_id: str,
+        request_status: str | None,
+        request_result: str | None,
+        cluster_name: str | None,
+    ) -> None:
+        super().__init__(raw)
+        self.cluster_id = cluster_id
+        self.request_id = request_id
+        self.request_status = request_status
+        self.request_result = request_result
+        self.cluster_name = cluster_name
 
-    def __getitem__(self, key: str) -> Any:
-        return self.raw[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.raw)
-
-    def __len__(self) -> int:
-        return len(self.raw)
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The response as a plain dict."""
+        return dict(self)
 
     @property
     def is_success(self) -> bool:
@@ -137,10 +141,10 @@ def parse_request_status(payload: Any, *, cluster_id: str, request_id: str) -> R
     if answered_id and answered_id != request_id:
         raise HadoopEcoResponseError(f"{where}: the API answered about another request, {answered_id!r}")
     return RequestStatus(
+        payload,
         cluster_id=cluster_id,
         request_id=request_id,
         request_status=_optional_str(payload, "requestStatus", where),
         request_result=_optional_str(payload, "requestResult", where),
         cluster_name=_optional_str(payload, "clusterName", where),
-        raw=payload,
     )

@@ -124,7 +124,13 @@ class RequestWait:
 
     # --- how it ends ------------------------------------------------------------------------------------
 
-    def _event(self, status: str, message: str, response: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _event(
+        self,
+        status: str,
+        message: str,
+        response: dict[str, Any] | None = None,
+        error: BaseException | None = None,
+    ) -> dict[str, Any]:
         deadline = self.deadline if status == EVENT_TIMEOUT else None
         return make_event(
             status,
@@ -133,6 +139,7 @@ class RequestWait:
             message=message,
             response=response,
             deadline=deadline,
+            error=error,
         )
 
     def final_event(self, status: RequestStatus, verbose: RequestStatus | None) -> dict[str, Any]:
@@ -163,7 +170,7 @@ class RequestWait:
             reason = f"after {self.budget.failures} failed status checks in a row; last error: {err}"
         else:
             reason = f"because of an error that retrying cannot fix: {err}"
-        return self._event(EVENT_ERROR, f"Stopped waiting for {self.where} {reason}")
+        return self._event(EVENT_ERROR, f"Stopped waiting for {self.where} {reason}", error=err)
 
 
 def fetch_verbose(hook: HadoopEcoHook, wait: RequestWait, log: logging.Logger | Any) -> RequestStatus | None:

@@ -125,9 +125,10 @@ class CredentialsCache:
         return await asyncio.shield(task)
 
     async def _load(self, conn_id: str, load: Callable[[], HadoopEcoCredentials]) -> HadoopEcoCredentials:
-        from asgiref.sync import sync_to_async
-
-        credentials = await sync_to_async(load)()
+        # A thread of the loop's own default executor: it ends with the loop, so nothing keeps a finished
+        # loop alive (asgiref's sync_to_async keeps the last loop in a thread-local of its shared thread).
+        # Airflow 3's triggerer serves connection lookups from any thread.
+        credentials = await asyncio.to_thread(load)
         self._entries[conn_id] = (time.monotonic(), credentials)
         return credentials
 

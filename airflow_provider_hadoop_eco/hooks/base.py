@@ -52,7 +52,11 @@ from airflow_provider_hadoop_eco.hooks.responses import (
     read_capped_async,
     read_capped_sync,
 )
-from airflow_provider_hadoop_eco.hooks.transport_errors import async_transport_error, sync_transport_error
+from airflow_provider_hadoop_eco.hooks.transport_errors import (
+    async_transport_error,
+    proxy_refused_error,
+    sync_transport_error,
+)
 from airflow_provider_hadoop_eco.tuning import HOOK_PARAM_DEFAULTS, validate_hook_params
 
 if TYPE_CHECKING:
@@ -126,8 +130,8 @@ class BaseHadoopEcoHook(BaseHook):
     async def aget_credentials(self, *, refresh: bool = False) -> HadoopEcoCredentials:
         """The credentials, looked up without blocking the event loop and shared across triggers.
 
-        The lookup runs in a worker thread (``sync_to_async``), which works in the Airflow 3 triggerer and
-        in ``airflow dags test`` alike. Results are cached per connection id for a short time so that
+        The lookup runs in a thread of the event loop's executor, which works in the Airflow 3 triggerer
+        and in ``airflow dags test`` alike. Results are cached per connection id for a short time so that
         thousands of triggers do not each ask the secrets backend.
         """
         from airflow_provider_hadoop_eco.hooks.async_http import credentials_cache
@@ -247,10 +251,12 @@ class BaseHadoopEcoHook(BaseHook):
                 stream=True,
             )
             try:
+                if response.status_code == 407 and proxy:  # the proxy's own answer: nothing was forwarded
+                    raise proxy_refused_error(request, credentials)
                 content, too_large = read_capped_sync(response)
             finally:
                 response.close()
-        except requests.exceptions.RequestException as err:
+        except (requests.exceptions.RequestException, ValueError) as err:
             raise sync_transport_error(err, request, credentials) from None
         finally:
             if not request.read_only:
@@ -340,6 +346,8 @@ class BaseHadoopEcoHook(BaseHook):
                     proxy=credentials.proxy_for(request.url),
                 ) as response,
             ):
+                if response.status == 407 and credentials.proxy_for(request.url):
+                    raise proxy_refused_error(request, credentials)
                 content, too_large = await read_capped_async(response)
                 answer = ApiResponse(response.status, response.headers, content, too_large)
         except (TimeoutError, aiohttp.ClientError, ValueError, ssl.SSLError) as err:

@@ -64,6 +64,7 @@ class HadoopEcoCredentials:
     :param api_key: the cluster's Open API key, sent as ``Hadoop-Eco-Api-Key``; never shown in ``repr``.
     :param verify: TLS verification: True (certifi's CA bundle), False, or the path of a CA bundle/directory.
     :param proxies: proxy URL per target scheme (``http``/``https``); empty for a direct connection.
+    :param no_proxy: the environment's ``NO_PROXY`` hosts, when the proxies came from the environment.
     :param test_cluster_id: the extra ``cluster_id`` the connection test probes, if set.
     """
 
@@ -74,6 +75,7 @@ class HadoopEcoCredentials:
     api_key: str = field(repr=False)
     verify: bool | str = True
     proxies: Mapping[str, str] = field(default_factory=dict, repr=False)
+    no_proxy: str | None = None
     test_cluster_id: str | None = None
 
     @property
@@ -94,7 +96,15 @@ class HadoopEcoCredentials:
 
     def proxy_for(self, url: str) -> str | None:
         """The proxy URL a request to ``url`` goes through, or None for a direct connection."""
-        return self.proxies.get(urlsplit(url).scheme) if self.proxies else None
+        if not self.proxies:
+            return None
+        parts = urlsplit(url)
+        if self.no_proxy:
+            from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined]
+
+            if proxy_bypass_environment(parts.hostname or "", {"no": self.no_proxy}):
+                return None
+        return self.proxies.get(parts.scheme)
 
     def scrub(self, text: str) -> str:
         """Remove every secret of this connection from a text quoted back from a server or a library."""
@@ -177,7 +187,20 @@ def _region(conn_id: str, value: Any, host: str) -> str:
     return str(value)
 
 
-_HOSTNAME = re.compile(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]")
+_DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def _valid_hostname(hostname: str) -> bool:
+    """A DNS name (labels of 1 to 63 letters, digits or inner hyphens) or an IP address."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(hostname)
+        return True
+    except ValueError:
+        pass
+    name = hostname[:-1] if hostname.endswith(".") else hostname
+    return 0 < len(name) <= 253 and all(_DNS_LABEL.fullmatch(label) for label in name.split("."))
 
 
 def _base_url(conn: Any, conn_id: str, default: str) -> str:
@@ -190,14 +213,13 @@ def _base_url(conn: Any, conn_id: str, default: str) -> str:
     problem = f"Connection {conn_id!r}: Host must be a base URL like {default}, got {host!r}"
     if not _HEADER_SAFE.fullmatch(host) or " " in host:
         raise HadoopEcoConfigError(problem)
-    parts = urlsplit(host)
     try:
+        parts = urlsplit(host)
         port = parts.port
-    except ValueError:
+    except ValueError:  # a bad port, or an unbalanced IPv6 bracket
         raise HadoopEcoConfigError(problem) from None
     netloc = parts.netloc.rpartition("@")[2]
-    hostname = netloc.rsplit(":", 1)[0] if port is not None else netloc
-    if parts.scheme not in ("http", "https") or not _HOSTNAME.fullmatch(hostname) or parts.query:
+    if parts.scheme not in ("http", "https") or not _valid_hostname(parts.hostname or "") or parts.query:
         raise HadoopEcoConfigError(problem)
     if parts.username or parts.password:
         raise HadoopEcoConfigError(f"Connection {conn_id!r}: Host must not carry credentials")
@@ -225,12 +247,15 @@ def _verify(conn_id: str, value: Any) -> bool | str:
     return path
 
 
-def _proxies(conn_id: str, value: Any, from_env: bool) -> dict[str, str]:
-    if from_env:
-        from urllib.request import getproxies_environment
+def _env_proxies() -> tuple[dict[str, str], str | None]:
+    """The environment's HTTP(S) proxies and its NO_PROXY list, read as curl and requests read them."""
+    from urllib.request import getproxies_environment
 
-        env = getproxies_environment()
-        value = {**{k: v for k, v in env.items() if k in ("http", "https")}, **(value or {})}
+    env = getproxies_environment()
+    return {k: v for k, v in env.items() if k in ("http", "https")}, env.get("no")
+
+
+def _proxies(conn_id: str, value: Any, from_env: bool) -> dict[str, str]:
     if isinstance(value, str) and value.strip().startswith("{"):
         import json
 
@@ -238,6 +263,8 @@ def _proxies(conn_id: str, value: Any, from_env: bool) -> dict[str, str]:
             value = json.loads(value)
         except (ValueError, RecursionError):
             raise HadoopEcoConfigError(f"Connection {conn_id!r}: extra 'proxies' is not valid JSON") from None
+    if from_env and (value is None or isinstance(value, Mapping)):
+        value = {**_env_proxies()[0], **(value or {})}
     if value is None or value == {}:
         return {}
     if not isinstance(value, Mapping):
@@ -358,6 +385,7 @@ def credentials_from_connection(conn: Any) -> HadoopEcoCredentials:
         else region.status_path,
     )
     test_cluster_id = extra("cluster_id")
+    from_env = bool(parse_flag(extra("use_env_proxies")))
     return HadoopEcoCredentials(
         conn_id=conn_id,
         endpoint=endpoint,
@@ -365,6 +393,7 @@ def credentials_from_connection(conn: Any) -> HadoopEcoCredentials:
         secret_access_key=secret,
         api_key=api_key,
         verify=_verify(conn_id, extra("verify")),
-        proxies=_proxies(conn_id, extra("proxies"), bool(parse_flag(extra("use_env_proxies")))),
+        proxies=_proxies(conn_id, extra("proxies"), from_env),
+        no_proxy=_env_proxies()[1] if from_env else None,
         test_cluster_id=str(test_cluster_id).strip() if test_cluster_id is not None else None,
     )

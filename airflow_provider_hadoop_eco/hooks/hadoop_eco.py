@@ -129,9 +129,13 @@ class HadoopEcoHook(BaseHadoopEcoHook):
         return ApiRequest("GET", url, "Request status", cluster_id, request_id)
 
     def _status(self, request: ApiRequest, response: ApiResponse, scrub: Any = None) -> RequestStatus:
-        payload = parse_json(response, request, scrub or self.credentials.scrub)
+        scrub = scrub or self.credentials.scrub
+        payload = parse_json(response, request, scrub)
         assert request.request_id is not None
-        return parse_request_status(payload, cluster_id=request.cluster_id, request_id=request.request_id)
+        try:
+            return parse_request_status(payload, cluster_id=request.cluster_id, request_id=request.request_id)
+        except HadoopEcoResponseError as err:  # it may quote what the server sent, a secret echoed included
+            raise HadoopEcoResponseError(scrub(str(err))) from None
 
     def test_connection(self) -> tuple[bool, str]:
         """Check that the API is reachable and the credentials are accepted, without starting any job.

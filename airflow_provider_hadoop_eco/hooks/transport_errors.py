@@ -14,6 +14,7 @@ from airflow_provider_hadoop_eco.exceptions import (
     HadoopEcoConfigError,
     HadoopEcoConnectError,
     HadoopEcoError,
+    HadoopEcoProxyRefusedError,
     HadoopEcoTransportError,
 )
 from airflow_provider_hadoop_eco.hooks.connection import HadoopEcoCredentials, redact_url
@@ -42,6 +43,16 @@ def _connect_error(
     return error
 
 
+def proxy_refused_error(request: ApiRequest, credentials: HadoopEcoCredentials) -> HadoopEcoProxyRefusedError:
+    """The error for a proxy that answered 407: it forwarded nothing."""
+    proxy = redact_url(credentials.proxy_for(request.url) or "")
+    return HadoopEcoProxyRefusedError(
+        f"{request.describe()}: the proxy {proxy} refused the request (HTTP 407 Proxy Authentication "
+        "Required), so it was not sent to the Hadoop Eco API. Check the user and password in the "
+        "connection's 'proxies' URL."
+    )
+
+
 def _certificate_error(request: ApiRequest, reason: str) -> HadoopEcoCertificateError:
     return HadoopEcoCertificateError(
         f"{request.describe()}: the API's TLS certificate is not trusted, so the request was not sent "
@@ -57,6 +68,11 @@ def sync_transport_error(
     from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
     reason = _reason(err, credentials)
+    if not isinstance(err, requests.exceptions.RequestException):
+        # urllib3's LocationParseError and the like: the URL or a header could not be built.
+        return HadoopEcoConfigError(
+            f"{request.describe()}: the request could not be built, nothing was sent ({reason})"
+        )
     if isinstance(
         err,
         (
@@ -74,6 +90,8 @@ def sync_transport_error(
         if _caused_by(err, ssl.SSLCertVerificationError):
             return _certificate_error(request, reason)
         return _connect_error(request, credentials, reason, before_tls=False)
+    if isinstance(err, requests.exceptions.ProxyError) and " 407" in str(err):
+        return proxy_refused_error(request, credentials)
     if isinstance(err, (requests.exceptions.ConnectTimeout, requests.exceptions.ProxyError)):
         return _connect_error(request, credentials, reason, before_tls=True)
     if isinstance(err, requests.exceptions.ConnectionError) and _caused_by(
@@ -94,6 +112,10 @@ def async_transport_error(
         err, ssl.SSLCertVerificationError
     ):
         return _certificate_error(request, reason)
+    if isinstance(err, aiohttp.ClientHttpProxyError):
+        if err.status == 407:
+            return proxy_refused_error(request, credentials)
+        return _connect_error(request, credentials, reason, before_tls=True)
     if isinstance(err, aiohttp.ClientConnectorSSLError):
         return _connect_error(request, credentials, reason, before_tls=False)
     if isinstance(err, (aiohttp.ClientConnectorError, aiohttp.ClientProxyConnectionError)):

@@ -127,6 +127,8 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
         hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        # Each key of the create answer is an XCom of its own too, so create_task.output["requestId"] works.
+        kwargs.setdefault("multiple_outputs", True)
         super().__init__(**kwargs)
         self.cluster_id = cluster_id
         self.worker_count = worker_count

@@ -17,7 +17,11 @@ from airflow_provider_hadoop_eco.defaults import (
     DEFAULT_POLL_INTERVAL,
 )
 from airflow_provider_hadoop_eco.events import event_error, validate_event
-from airflow_provider_hadoop_eco.exceptions import HadoopEcoJobFailedError, HadoopEcoTimeoutError
+from airflow_provider_hadoop_eco.exceptions import (
+    HadoopEcoConfigError,
+    HadoopEcoJobFailedError,
+    HadoopEcoTimeoutError,
+)
 from airflow_provider_hadoop_eco.tuning import validate_hook_params
 from airflow_provider_hadoop_eco.waiting import RequestWait, check_once, deadline_for
 
@@ -25,6 +29,36 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_hadoop_eco.hooks.hadoop_eco import HadoopEcoHook
+
+
+def _starts_from_trigger_here(sensor: BaseSensorOperator) -> bool:
+    """Whether this Airflow's triggerer renders a task's templated fields (3.3+); warn once if not."""
+    from airflow import __version__
+
+    if tuple(int(p) for p in __version__.split(".")[:2]) >= (3, 3):
+        return True
+    sensor.log.warning(
+        "start_from_trigger needs Airflow 3.3 or later (the first triggerer that renders templates); on "
+        "Airflow %s task %s starts on a worker and defers from there",
+        __version__,
+        sensor.task_id,
+    )
+    return False
+
+
+def _as_template(name: str, value: Any) -> str:
+    """A trigger kwarg the triggerer can render: a string as it is, ``task.output[key]`` as its XCom pull."""
+    if isinstance(value, str):
+        return value
+    operator, key = getattr(value, "operator", None), getattr(value, "key", None)
+    if type(value).__name__ == "PlainXComArg" and operator is not None and isinstance(key, str):
+        # map_indexes given: Airflow 3.3's triggerer serves single XCom reads only, not the all-indexes read
+        # an xcom_pull without it makes (the render would fail and the task hang until its timeout).
+        return f"{{{{ ti.xcom_pull(task_ids={operator.task_id!r}, key={key!r}, map_indexes=-1) }}}}"
+    raise HadoopEcoConfigError(
+        f"start_from_trigger needs {name} as a string, a template or task.output[...], "
+        f"got {type(value).__name__}"
+    )
 
 
 class HadoopEcoRequestSensor(BaseSensorOperator):
@@ -51,6 +85,12 @@ class HadoopEcoRequestSensor(BaseSensorOperator):
         the wait ends with an error (transient errors only: 5xx, 429, timeouts, dropped connections).
     :param hook_params: the hook's ``timeout``, ``connect_timeout``, ``retry_limit``, ``retry_delay`` and
         ``retry_max_delay``.
+    :param start_from_trigger: begin in the triggerer, never on a worker: the scheduler hands the task
+        straight to :class:`HadoopEcoRequestTrigger`, which renders ``cluster_id`` and ``request_id`` there
+        and, on success, ends the task itself. Needs Airflow 3.3+ (the first triggerer that renders
+        templates); below it, and for mapped tasks (not supported by Airflow's scheduler), the sensor starts
+        on a worker and defers as usual, with one warning at DAG parse time on old versions. ``timeout``
+        and ``execution_timeout`` are enforced by Airflow's trigger timeout, as a sensor timeout.
     """
 
     template_fields: Sequence[str] = ("cluster_id", "request_id")
@@ -66,6 +106,7 @@ class HadoopEcoRequestSensor(BaseSensorOperator):
         poke_interval: float = DEFAULT_POLL_INTERVAL,
         max_consecutive_errors: int = DEFAULT_MAX_CONSECUTIVE_ERRORS,
         hook_params: dict[str, Any] | None = None,
+        start_from_trigger: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(poke_interval=poke_interval, **kwargs)
@@ -81,6 +122,35 @@ class HadoopEcoRequestSensor(BaseSensorOperator):
                 validate_identifier(name, getattr(self, name))
         self._wait: RequestWait | None = None
         self._final_status: dict[str, Any] | None = None
+        self.start_from_trigger = bool(start_from_trigger) and _starts_from_trigger_here(self)
+        if self.start_from_trigger:
+            self.start_trigger_args = self._start_trigger_args()
+
+    def _start_trigger_args(self) -> Any:
+        """What the scheduler defers to: the trigger, with templates left for the triggerer to render."""
+        from airflow.triggers.base import StartTriggerArgs
+
+        from airflow_provider_hadoop_eco.triggers.hadoop_eco import HadoopEcoRequestTrigger
+
+        kwargs = HadoopEcoRequestTrigger(
+            cluster_id=_as_template("cluster_id", self.cluster_id),
+            request_id=_as_template("request_id", self.request_id),
+            hadoop_eco_conn_id=self.hadoop_eco_conn_id,
+            poll_interval=self.poke_interval,
+            max_consecutive_errors=self.max_consecutive_errors,
+            hook_params=self.hook_params,
+            end_from_trigger=True,
+        ).serialize()[1]
+        # The deadline is Airflow's trigger timeout, set when the scheduler defers and kept in the database,
+        # so a triggerer restart does not extend it; the scheduler folds execution_timeout into it.
+        del kwargs["started_at"]
+        return StartTriggerArgs(
+            trigger_cls=f"{HadoopEcoRequestTrigger.__module__}.{HadoopEcoRequestTrigger.__qualname__}",
+            trigger_kwargs=kwargs,
+            next_method="execute_complete",
+            next_kwargs=None,
+            timeout=timedelta(seconds=float(self.timeout)) if self.timeout is not None else None,
+        )
 
     @cached_property
     def hook(self) -> HadoopEcoHook:
@@ -102,9 +172,11 @@ class HadoopEcoRequestSensor(BaseSensorOperator):
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """Check the request once: done with the final response on Success, raise on Failure."""
         if self._wait is None:
-            # Airflow's own loop enforces timeout in poke and reschedule mode; in reschedule mode each
-            # poke is a new process, so the error budget starts afresh there.
-            self._wait = self._new_wait()
+            # Airflow's own loop enforces timeout in poke and reschedule mode; the wait's end only bounds
+            # the hook's retries (a Retry-After must not outlast the sensor). In reschedule mode each poke
+            # is a new process, so the error budget starts afresh there.
+            end = time.time() + float(self.timeout) if self.timeout is not None else None
+            self._wait = self._new_wait(end)
         event = check_once(self.hook, self._wait, self.log)
         if event is None:
             return False
@@ -112,7 +184,7 @@ class HadoopEcoRequestSensor(BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         """Poke, reschedule, or check once and then defer to :class:`HadoopEcoRequestTrigger`."""
-        if not self.deferrable:
+        if not (self.deferrable or self.start_from_trigger):
             return super().execute(context)
         started = time.time()
         end_time, deadline = deadline_for(
@@ -141,21 +213,10 @@ class HadoopEcoRequestSensor(BaseSensorOperator):
                 last_status=self._wait.last_label,
             ),
             method_name="execute_complete",
-            timeout=self._framework_timeout(end_time, deadline),
+            # A backstop should no triggerer run the trigger to its end; the trigger's own event, which says
+            # which limit ended the wait, comes first.
+            timeout=timedelta(seconds=max(end_time - time.time(), 0) + 60) if end_time is not None else None,
         )
-
-    def _framework_timeout(self, end_time: float | None, deadline: str) -> timedelta | None:
-        """Airflow's own deferral timeout, a backstop should no triggerer run the trigger to its end.
-
-        The sensor's ``timeout`` as such (Airflow turns it into a sensor timeout); when ``execution_timeout``
-        ends the wait first, a minute after it, so the trigger's event, which says which limit it was,
-        normally comes first.
-        """
-        if end_time is None:
-            return None
-        if deadline == "timeout":
-            return timedelta(seconds=float(self.timeout))
-        return timedelta(seconds=max(end_time - time.time(), 0) + 60)
 
     def _log_deferral(self, end_time: float | None) -> None:
         until = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(end_time)) if end_time else "no deadline"

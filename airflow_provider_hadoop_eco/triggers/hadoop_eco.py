@@ -15,7 +15,7 @@ from airflow_provider_hadoop_eco.defaults import (
     DEFAULT_MAX_CONSECUTIVE_ERRORS,
     DEFAULT_POLL_INTERVAL,
 )
-from airflow_provider_hadoop_eco.events import DEADLINE_TIMEOUT
+from airflow_provider_hadoop_eco.events import DEADLINE_TIMEOUT, EVENT_SUCCESS
 from airflow_provider_hadoop_eco.exceptions import HadoopEcoError
 from airflow_provider_hadoop_eco.tuning import validate_hook_params
 from airflow_provider_hadoop_eco.waiting import RequestWait
@@ -48,6 +48,9 @@ class HadoopEcoRequestTrigger(BaseTrigger):
         ``retry_delay``, ``retry_max_delay``).
     :param deadline: which limit ``end_time`` is: ``timeout`` or ``execution_timeout``.
     :param last_status: the status the task logged before deferring, so the trigger does not repeat it.
+    :param end_from_trigger: on success, end the task from the triggerer (``TaskSuccessEvent`` with the final
+        response as its return value) instead of resuming it on a worker; set by a sensor started from the
+        triggerer. Any other outcome still resumes the task, so retries and callbacks apply as usual.
     """
 
     def __init__(
@@ -63,6 +66,7 @@ class HadoopEcoRequestTrigger(BaseTrigger):
         hook_params: dict[str, Any] | None = None,
         deadline: str = DEADLINE_TIMEOUT,
         last_status: str | None = None,
+        end_from_trigger: bool = False,
     ) -> None:
         super().__init__()
         self.cluster_id = cluster_id
@@ -76,6 +80,7 @@ class HadoopEcoRequestTrigger(BaseTrigger):
         self.hook_params = dict(hook_params or {})
         self.deadline = deadline
         self.last_status = last_status
+        self.end_from_trigger = bool(end_from_trigger)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the classpath and plain-JSON kwargs that rebuild this trigger after a restart."""
@@ -93,6 +98,7 @@ class HadoopEcoRequestTrigger(BaseTrigger):
                 "hook_params": self.hook_params,
                 "deadline": self.deadline,
                 "last_status": self.last_status,
+                "end_from_trigger": self.end_from_trigger,
             },
         )
 
@@ -136,9 +142,17 @@ class HadoopEcoRequestTrigger(BaseTrigger):
                 if event is None and wait.expired():
                     event = wait.timeout_event()
                 if event is not None:
-                    yield TriggerEvent(event)
+                    yield self._ending(event)
                     return
                 await self._sleep(wait.sleep_seconds())
+
+    def _ending(self, event: dict[str, Any]) -> TriggerEvent:
+        if self.end_from_trigger and event["status"] == EVENT_SUCCESS:
+            from airflow.triggers.base import TaskSuccessEvent
+
+            self.log.info("%s", event["message"])
+            return TaskSuccessEvent(xcoms={"return_value": event["response"]})
+        return TriggerEvent(event)
 
     async def _check(self, hook: Any, wait: RequestWait) -> dict[str, Any] | None:
         try:

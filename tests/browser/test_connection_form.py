@@ -23,6 +23,8 @@ import pytest
 from airflow_harness import REPO, AirflowEnv, airflow_python
 from tests_support import CANARY_API_KEY, CANARY_SECRET
 
+from airflow_provider_hadoop_eco.get_provider_info import UI_FIELD_BEHAVIOUR
+
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.airflow3]
 
 CHROMIUM = os.environ.get("HADOOP_ECO_CHROMIUM", "/usr/bin/chromium")
@@ -166,7 +168,7 @@ def test_connection_form_saves_a_connection_the_hook_can_use(sync_playwright, em
             assert login.get_attribute("name") == "login"
             assert password.get_attribute("name") == "password"
             assert password.get_attribute("type") == "password"
-            assert host.get_attribute("placeholder") == "https://hadoop-eco.kr-central-1.kakaoi.io"
+            assert host.get_attribute("placeholder") == UI_FIELD_BEHAVIOUR["placeholders"]["host"]
             for hidden in ("schema", "port"):
                 assert dialog.locator(f"input[name='{hidden}']").count() == 0, f"{hidden} should be hidden"
             for default_label in ("Host", "Login", "Password", "Schema", "Port"):

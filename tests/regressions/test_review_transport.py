@@ -20,6 +20,7 @@ from airflow_provider_hadoop_eco.exceptions import (
     HadoopEcoError,
     HadoopEcoJobMayHaveStartedError,
     HadoopEcoResponseError,
+    HadoopEcoUnexpectedStatusError,
 )
 from airflow_provider_hadoop_eco.hooks.hadoop_eco import HadoopEcoHook
 from airflow_provider_hadoop_eco.sensors.hadoop_eco import HadoopEcoRequestSensor
@@ -319,29 +320,45 @@ def test_a_create_answered_with_another_2xx_and_a_request_id_started_the_job(had
     assert len(hadoop_eco_conn.requests) == 1
 
 
+# The documented 2xx rule (docs/failure-modes.md): a status call accepts only the documented 200; any other
+# status, 2xx included, is an undocumented answer to a read (HadoopEcoUnexpectedStatusError, not retried).
+# A create accepts any 2xx: 202 means busy, otherwise a requestId means started (above), and an answer it
+# cannot follow (no body) is a response error saying the job may have started.
+
+
 @pytest.mark.parametrize("code", [201, 202, 203])
 @pytest.mark.parametrize("kind", ["status", "async"])
-def test_a_status_answered_with_another_2xx_and_a_valid_body_is_a_status(hadoop_eco_conn, code, kind):
+def test_a_status_answered_with_another_2xx_is_an_undocumented_status(hadoop_eco_conn, code, kind):
     hadoop_eco_conn.default = (code, {"Content-Type": "application/json"}, json.dumps(status(None)).encode())
-    call(kind)  # no exception: a normal status
-    assert len(hadoop_eco_conn.requests) == 1
+    with pytest.raises(HadoopEcoUnexpectedStatusError, match=f"HTTP {code}"):
+        call(kind)
+    assert len(hadoop_eco_conn.requests) == 1, "an undocumented status is not retried"
 
 
 @pytest.mark.parametrize("code", [201, 203])
-def test_a_sensor_and_a_trigger_finish_on_a_non_200_success(hadoop_eco_conn, code):
+def test_a_sensor_and_a_trigger_end_with_an_error_on_a_non_200_status(hadoop_eco_conn, code):
     done = json.dumps(status("Success", "Terminate")).encode()
     hadoop_eco_conn.default = (code, {"Content-Type": "application/json"}, done)
-    assert HadoopEcoRequestSensor(task_id="s", cluster_id=CLUSTER, request_id="req-1").poke(make_context())
-    assert run_one_event(trigger())["status"] == "success"
+    with pytest.raises(HadoopEcoUnexpectedStatusError):
+        HadoopEcoRequestSensor(task_id="s", cluster_id=CLUSTER, request_id="req-1").poke(make_context())
+    event = run_one_event(trigger())
+    assert event["status"] == "error" and f"HTTP {code}" in event["message"], event
 
 
-@pytest.mark.parametrize("kind", ["create", "status", "async"])
-def test_a_204_without_a_body_is_a_response_error(hadoop_eco_conn, caplog, kind):
+@pytest.mark.parametrize("kind", ["status", "async"])
+def test_a_status_answered_204_is_an_undocumented_status(hadoop_eco_conn, kind):
+    hadoop_eco_conn.default = (204, {}, b"")
+    with pytest.raises(HadoopEcoUnexpectedStatusError, match="HTTP 204"):
+        call(kind)
+
+
+def test_a_create_answered_204_without_a_body_is_a_response_error(hadoop_eco_conn, caplog):
     caplog.set_level(logging.DEBUG)
     hadoop_eco_conn.default = (204, {}, b"")
     with pytest.raises(Exception) as info:
-        call(kind)
+        call("create")
     assert isinstance(info.value, HadoopEcoResponseError), f"{type(info.value).__name__}: {info.value}"
+    assert "may have started" in str(info.value)
 
 
 def test_guard_202_on_create_is_still_busy(hadoop_eco_conn):
