@@ -31,7 +31,20 @@ HIVE_EXAMPLE_DAG = "example_hadoop_eco_hive"
 DEFERRED_DAG = "services_deferred_wait"
 TIMEOUT_DAG = "services_sensor_timeout"
 RESUME_DAG = "services_resume_after_crash"
-ALL_DAGS = (HIVE_EXAMPLE_DAG, DEFERRED_DAG, TIMEOUT_DAG, RESUME_DAG)
+SFT_OUTPUT_DAG = "services_sft_output"
+SFT_JINJA_DAG = "services_sft_jinja"
+SFT_TIMEOUT_DAG = "services_sft_timeout"
+SFT_MAPPED_DAG = "services_sft_mapped"
+ALL_DAGS = (
+    HIVE_EXAMPLE_DAG,
+    DEFERRED_DAG,
+    TIMEOUT_DAG,
+    RESUME_DAG,
+    SFT_OUTPUT_DAG,
+    SFT_JINJA_DAG,
+    SFT_TIMEOUT_DAG,
+    SFT_MAPPED_DAG,
+)
 
 TERMINAL_RUN_STATES = ("success", "failed")
 TERMINAL_TI_STATES = ("success", "failed", "skipped", "upstream_failed", "removed")
