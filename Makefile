@@ -37,3 +37,15 @@ bench: venvs
 
 clean:
 	rm -rf .venvs build dist *.egg-info .demo artifacts
+
+.PHONY: dist test-distributed
+
+# The provider's wheel and sdist in dist/ (tests/distributed installs the wheel, not the source tree).
+dist:
+	scripts/make-venv.sh $(VENV3) $(AIRFLOW3_VERSION) test,dev,openlineage,browser
+	$(VENV3)/bin/python -m build --installer uv --outdir dist .
+
+# The production-topology suite alone (PostgreSQL, Celery on Redis, two schedulers/workers/triggerers).
+test-distributed: dist
+	scripts/install-system-packages.sh postgresql redis
+	HADOOP_ECO_REQUIRE_ALL=1 $(VENV3)/bin/python -m pytest tests/distributed -p no:cacheprovider -m distributed
