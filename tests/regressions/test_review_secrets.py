@@ -257,15 +257,23 @@ def _logged_through_masker(text: str) -> str:
     logger.setLevel(logging.INFO)
     # Airflow 3 switches the filter on where it configures task logging (its structlog processors call the
     # same masker's redact()); switch it on here for this one line.
+    # Airflow 2 does the same through settings.MASK_SECRETS_IN_LOGS (off in unit-test mode).
     was_enabled = getattr(type(masker), "mask_secrets_in_logs", None)
     if was_enabled is not None:
         type(masker).mask_secrets_in_logs = True
+    from airflow import settings
+
+    was_set = getattr(settings, "MASK_SECRETS_IN_LOGS", None)
+    if was_set is not None:
+        settings.MASK_SECRETS_IN_LOGS = True
     try:
         logger.info("%s", text)
     finally:
         logger.removeHandler(handler)
         if was_enabled is not None:
             type(masker).mask_secrets_in_logs = was_enabled
+        if was_set is not None:
+            settings.MASK_SECRETS_IN_LOGS = was_set
     return stream.getvalue()
 
 
