@@ -63,8 +63,10 @@ class HadoopEcoCredentials:
     :param secret_access_key: sent as ``Credential-Secret``; never shown in ``repr``.
     :param api_key: the cluster's Open API key, sent as ``Hadoop-Eco-Api-Key``; never shown in ``repr``.
     :param verify: TLS verification: True (certifi's CA bundle), False, or the path of a CA bundle/directory.
-    :param proxies: proxy URL per target scheme (``http``/``https``); empty for a direct connection.
-    :param no_proxy: the environment's ``NO_PROXY`` hosts, when the proxies came from the environment.
+    :param proxies: proxy URL per target scheme (``http``/``https``) named by the connection.
+    :param env_proxies: proxy URL per target scheme taken from the environment (``use_env_proxies``), for
+        the schemes the connection names none.
+    :param no_proxy: the environment's ``NO_PROXY``, which exempts hosts from ``env_proxies`` only.
     :param test_cluster_id: the extra ``cluster_id`` the connection test probes, if set.
     """
 
@@ -75,6 +77,7 @@ class HadoopEcoCredentials:
     api_key: str = field(repr=False)
     verify: bool | str = True
     proxies: Mapping[str, str] = field(default_factory=dict, repr=False)
+    env_proxies: Mapping[str, str] = field(default_factory=dict, repr=False)
     no_proxy: str | None = None
     test_cluster_id: str | None = None
 
@@ -96,15 +99,19 @@ class HadoopEcoCredentials:
 
     def proxy_for(self, url: str) -> str | None:
         """The proxy URL a request to ``url`` goes through, or None for a direct connection."""
-        if not self.proxies:
+        if not (self.proxies or self.env_proxies):
             return None
-        parts = urlsplit(url)
-        if self.no_proxy:
-            from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined]
+        scheme = urlsplit(url).scheme
+        if scheme in self.proxies:
+            return self.proxies[scheme]
+        proxy = self.env_proxies.get(scheme)
+        if proxy and self.no_proxy:
+            # requests' own reading of NO_PROXY (host suffixes, IP networks, ports), as curl does.
+            from requests.utils import should_bypass_proxies
 
-            if proxy_bypass_environment(parts.hostname or "", {"no": self.no_proxy}):
+            if should_bypass_proxies(url, no_proxy=self.no_proxy):
                 return None
-        return self.proxies.get(parts.scheme)
+        return proxy
 
     def scrub(self, text: str) -> str:
         """Remove every secret of this connection from a text quoted back from a server or a library."""
@@ -114,7 +121,8 @@ class HadoopEcoCredentials:
 
     def _secrets(self) -> list[str]:
         secrets = [s for s in (self.secret_access_key, self.api_key) if s]
-        secrets += [p for p in (urlsplit(u).password for u in self.proxies.values()) if p]
+        urls = [*self.proxies.values(), *self.env_proxies.values()]
+        secrets += [p for p in (urlsplit(u).password for u in urls) if p]
         return secrets
 
 
@@ -255,28 +263,25 @@ def _env_proxies() -> tuple[dict[str, str], str | None]:
     return {k: v for k, v in env.items() if k in ("http", "https")}, env.get("no")
 
 
-def _proxies(conn_id: str, value: Any, from_env: bool) -> dict[str, str]:
+def _proxies(conn_id: str, value: Any, where: str = "extra 'proxies'") -> dict[str, str]:
     if isinstance(value, str) and value.strip().startswith("{"):
         import json
 
         try:  # the Airflow 2 form and secrets backends may hold the mapping as JSON text
             value = json.loads(value)
         except (ValueError, RecursionError):
-            raise HadoopEcoConfigError(f"Connection {conn_id!r}: extra 'proxies' is not valid JSON") from None
-    if from_env and (value is None or isinstance(value, Mapping)):
-        value = {**_env_proxies()[0], **(value or {})}
+            raise HadoopEcoConfigError(f"Connection {conn_id!r}: {where} is not valid JSON") from None
     if value is None or value == {}:
         return {}
     if not isinstance(value, Mapping):
         raise HadoopEcoConfigError(
-            f'Connection {conn_id!r}: extra \'proxies\' must be a mapping like {{"https": "http://proxy:3128"}}'
+            f'Connection {conn_id!r}: {where} must be a mapping like {{"https": "http://proxy:3128"}}'
         )
     proxies: dict[str, str] = {}
     for scheme, url in value.items():
         if scheme not in ("http", "https"):
             raise HadoopEcoConfigError(
-                f"Connection {conn_id!r}: extra 'proxies' may only have the keys 'http' and 'https', "
-                f"got {scheme!r}"
+                f"Connection {conn_id!r}: {where} may only have the keys 'http' and 'https', got {scheme!r}"
             )
         if not isinstance(url, str) or not url.strip():
             raise HadoopEcoConfigError(f"Connection {conn_id!r}: proxy for {scheme!r} must be a URL")
@@ -385,7 +390,7 @@ def credentials_from_connection(conn: Any) -> HadoopEcoCredentials:
         else region.status_path,
     )
     test_cluster_id = extra("cluster_id")
-    from_env = bool(parse_flag(extra("use_env_proxies")))
+    env_proxies, no_proxy = _env_proxies() if parse_flag(extra("use_env_proxies")) else ({}, None)
     return HadoopEcoCredentials(
         conn_id=conn_id,
         endpoint=endpoint,
@@ -393,7 +398,8 @@ def credentials_from_connection(conn: Any) -> HadoopEcoCredentials:
         secret_access_key=secret,
         api_key=api_key,
         verify=_verify(conn_id, extra("verify")),
-        proxies=_proxies(conn_id, extra("proxies"), from_env),
-        no_proxy=_env_proxies()[1] if from_env else None,
+        proxies=_proxies(conn_id, extra("proxies")),
+        env_proxies=_proxies(conn_id, env_proxies, "the environment's HTTP(S)_PROXY"),
+        no_proxy=no_proxy,
         test_cluster_id=str(test_cluster_id).strip() if test_cluster_id is not None else None,
     )

@@ -25,7 +25,7 @@ def _reason(err: BaseException, credentials: HadoopEcoCredentials) -> str:
     # Library messages hold the URL and reason, never headers; scrubbed all the same, in case a proxy
     # URL with a password or an echoed value slipped in.
     text = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
-    for url in credentials.proxies.values():
+    for url in [*credentials.proxies.values(), *credentials.env_proxies.values()]:
         text = text.replace(url, redact_url(url))
     return credentials.scrub(text)[:500]
 

@@ -125,6 +125,8 @@ class HadoopEcoRequestSensor(BaseSensorOperator):
         self.start_from_trigger = bool(start_from_trigger) and _starts_from_trigger_here(self)
         if self.start_from_trigger:
             self.start_trigger_args = self._start_trigger_args()
+        elif start_from_trigger:
+            self.deferrable = True  # the promised fallback: a classic deferral from a worker
 
     def _start_trigger_args(self) -> Any:
         """What the scheduler defers to: the trigger, with templates left for the triggerer to render."""
@@ -173,14 +175,27 @@ class HadoopEcoRequestSensor(BaseSensorOperator):
         """Check the request once: done with the final response on Success, raise on Failure."""
         if self._wait is None:
             # Airflow's own loop enforces timeout in poke and reschedule mode; the wait's end only bounds
-            # the hook's retries (a Retry-After must not outlast the sensor). In reschedule mode each poke
-            # is a new process, so the error budget starts afresh there.
-            end = time.time() + float(self.timeout) if self.timeout is not None else None
+            # the hook's retries (a Retry-After must not outlast the sensor), counted as Airflow counts it:
+            # from the first poke, which in reschedule mode was an earlier process. There each poke starts
+            # the error budget afresh.
+            end = self._first_poke(context) + float(self.timeout) if self.timeout is not None else None
             self._wait = self._new_wait(end)
         event = check_once(self.hook, self._wait, self.log)
         if event is None:
             return False
         return PokeReturnValue(is_done=True, xcom_value=self._finish(event))
+
+    def _first_poke(self, context: Context) -> float:
+        """When this wait began: now, or in reschedule mode the first reschedule's start (Airflow's rule)."""
+        if self.reschedule:
+            ti = context.get("ti")
+            try:
+                first = ti.get_first_reschedule_date(context) if ti is not None else None
+            except Exception:  # a context without the TI's history (tests, old versions)
+                first = None
+            if first is not None:
+                return float(first.timestamp())
+        return time.time()
 
     def execute(self, context: Context) -> Any:
         """Poke, reschedule, or check once and then defer to :class:`HadoopEcoRequestTrigger`."""
