@@ -209,45 +209,6 @@ def default_answer(request: Recorded) -> tuple[int, dict[str, str], bytes]:
     return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
 
-def make_self_signed_certificate(folder: Path) -> tuple[Path, Path]:
-    """A throwaway self-signed certificate (its own CA) for 127.0.0.1 and localhost, and its key."""
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hadoop-eco-test-tls")])
-    now = datetime.datetime.now(datetime.UTC)
-    san = x509.SubjectAlternativeName(
-        [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-    )
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(san, critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "test-cert.pem", folder / "test-key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    os.chmod(key_path, 0o600)
-    return cert_path, key_path
-
-
 def _serve_programmable(api: ProgrammableApi, ssl_context: Any = None) -> Iterator[ProgrammableApi]:
     """Serve ``api`` from an aiohttp low-level server in a thread with its own event loop."""
     import asyncio
@@ -316,9 +277,7 @@ def tls_api(tmp_path: Path) -> Iterator[ProgrammableApi]:
     ``ca_path`` is the certificate (its own CA); ``connections`` counts TCP connections accepted, so a
     client that retries a failed TLS handshake shows up as more than one.
     """
-    import ssl
+    from airflow_provider_hadoop_eco.emulator.tls import make_certificate
 
-    cert, key = make_self_signed_certificate(tmp_path)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(str(cert), str(key))
-    yield from _serve_programmable(ProgrammableApi(ca_path=str(cert)), context)
+    files = make_certificate(tmp_path)
+    yield from _serve_programmable(ProgrammableApi(ca_path=str(files.cert_path)), files.server_context())
