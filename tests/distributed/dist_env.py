@@ -664,6 +664,24 @@ class Topology:
         self.log_event(f"SIGKILL {name} (pids {pids}) {note}")
         return kill
 
+    def listening(self) -> list[tuple[str, str, int]]:
+        """Every listening TCP socket of the suite's processes: (process, address, port)."""
+        import psutil
+
+        roots = {s.name: s.proc.pid for s in self.airflow.services}
+        roots.update({"postgres": self.postgres.proc.pid, "redis": self.redis.proc.pid})  # type: ignore[union-attr]
+        owner: dict[int, str] = {os.getpid(): "pytest (emulator)"}
+        for name, pid in roots.items():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                owner[pid] = name
+                for child in psutil.Process(pid).children(recursive=True):
+                    owner[child.pid] = name
+        return sorted(
+            (owner[c.pid], c.laddr.ip, c.laddr.port)
+            for c in psutil.net_connections(kind="tcp")
+            if c.status == psutil.CONN_LISTEN and c.pid in owner
+        )
+
     def assert_alive(self, names: Iterable[str]) -> None:
         for name in names:
             service = self.airflow.started[name]

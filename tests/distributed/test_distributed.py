@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import threading
 import time
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from dist_env import (
+    DAGS,
     TRIGGERER_HEALTH_CHECK_THRESHOLD,
     Kill,
     Topology,
@@ -63,8 +65,10 @@ DURATION_SPREAD = 600.0
 #: Emulated seconds added per real second once the failovers are over.
 CLOCK_SPEED_UP = 40.0
 TIMEOUT_RUNS = 2
-#: ``SENSOR_TIMEOUT`` of tests/distributed/dags (the deferred sensor of scenario 5).
-SENSOR_TIMEOUT = 240
+#: ``SENSOR_TIMEOUT`` of tests/distributed/dags (the deferred sensor of scenario 5), read from the DAG file.
+SENSOR_TIMEOUT = int(
+    re.search(r"^SENSOR_TIMEOUT = (\d+)$", (DAGS / "distributed_hadoop_eco_dags.py").read_text(), re.M)[1]
+)
 #: The triggerer is killed at least this long before the deadline of its timeout sensor(s).
 DEADLINE_MARGIN = 35
 #: Longest tolerated overlap of two triggerers polling one request (a handover in progress).
@@ -73,6 +77,8 @@ HANDOVER_SLACK = 15.0
 RESUME_SLACK = 90.0
 CAMPAIGN_TIMEOUT = 600
 
+#: The triggerer is killed once this many sensors wait (and it holds about half of them).
+KILL_AT_WAITING = 40
 #: Share of the waiting sensors the killed triggerer must hold ("about half").
 SHARE_RANGE = (0.3, 0.7)
 
@@ -115,6 +121,8 @@ class Campaign:
     shares: list[tuple[int, int, float]] = field(default_factory=list)
     started_at: float = field(default_factory=time.time)
     balancing_pauses: dict[str, int] = field(default_factory=dict)
+    trigger_rows: list[dict[str, str]] = field(default_factory=list)
+    listening: list[tuple[str, str, int]] = field(default_factory=list)
 
     def by_dag(self, dag_id: str) -> list[Run]:
         return [r for r in self.runs if r.dag_id == dag_id]
@@ -319,7 +327,7 @@ class _Staging:
             camp.shares.append((round(time.time() - camp.started_at), waiting, round(share, 2)))
         deadline = min(camp.sensor_started[r.run_id] for r in camp.by_dag(TIMEOUT_DAG)) + SENSOR_TIMEOUT
         urgent = time.time() > deadline - DEADLINE_MARGIN
-        settled = _count(tis, LOAD_DAG, SENSOR, ("deferred",)) >= 0.6 * LOAD_RUNS
+        settled = waiting >= KILL_AT_WAITING
         if not urgent and not (settled and 0.4 <= share <= 0.6):
             return
         if self._paused is not None:  # never kill a paused triggerer, nor leave the other one paused
@@ -327,6 +335,9 @@ class _Staging:
         camp.held_at_kill = {
             name: [_request_id(camp, camp.run_of(t)) for t in rows] for name, rows in held.items()
         }
+        camp.listening = self.topo.listening()  # every process is up: what do they listen on?
+        # The triggers' arguments are stored Fernet-encrypted (a dump search cannot see into them): keep them.
+        camp.trigger_rows = self.topo.sql("SELECT id, classpath, kwargs FROM trigger")
         camp.victim_timeout_runs = [
             r for r in camp.by_dag(TIMEOUT_DAG) if camp.ti(r, SENSOR, tis).get("triggerer_id") in camp.job_ids(
                 camp.triggerer_jobs, "triggerer-0"
@@ -368,13 +379,20 @@ class _Staging:
                 self.topo.log_event(f"scenario 3: try 2 waits on {ti['hostname']}")
         return self.killed_worker_retry_seen
 
+    def reattach_gave_up(self, tis: list[dict[str, str]]) -> bool:
+        """The retry of scenario 3 ended without waiting (a broken provider), or never came: stop waiting."""
+        assert self.reattach is not None and self.camp.worker_kill is not None
+        ti = self.camp.ti(self.reattach, CREATE, tis)
+        ended = ti.get("try_number") == "2" and ti.get("state") in ("success", "failed")
+        return ended or time.time() - self.camp.worker_kill.at > 240
+
     def ready_to_end_jobs(self, tis: list[dict[str, str]]) -> bool:
         """The failovers are over: every sensor deferred (or done) for a while, the retry of 3 waiting."""
         settled = _count(tis, LOAD_DAG, SENSOR, ("deferred", "success", "failed")) == LOAD_RUNS
         settled = settled and _count(tis, DB_DAG, SENSOR, ("running", "up_for_reschedule")) == 1
         if settled and not self.all_deferred_at:
             self.all_deferred_at = time.time()
-        retry_waiting = self.reattach_retry_waiting(tis)
+        retry_waiting = self.reattach_retry_waiting(tis) or self.reattach_gave_up(tis)
         return bool(
             self.takeover_complete()
             and retry_waiting
@@ -468,7 +486,7 @@ def campaign(topology: Topology) -> Iterator[Campaign]:
                         wait_worker_ready(topo, "worker-2")
                 # The load starts once the retry waits on another worker: with 100 more runs to look at, the
                 # scheduler would take minutes to get round to queueing it.
-                elif stage.reattach_retry_waiting(tis):
+                elif stage.reattach_retry_waiting(tis) or stage.reattach_gave_up(tis):
                     wait_for(
                         topo,
                         "triggerer-1 to heartbeat",
@@ -805,6 +823,11 @@ def test_no_secret_in_logs_redis_or_database_dump(campaign: Campaign) -> None:
     db_run = camp.by_dag(DB_DAG)[0]
     assert _final_run_states(camp)[db_run.run_id] == "success"
 
+    # Nothing listened beyond loopback (log servers off, PostgreSQL, Redis and the emulator on 127.0.0.1).
+    assert any(who == "postgres" for who, _, _ in camp.listening), camp.listening
+    exposed = [entry for entry in camp.listening if entry[1] != "127.0.0.1"]
+    assert not exposed, f"listening beyond 127.0.0.1: {exposed}"
+
     # Every log file: Airflow's services, tasks and triggers, PostgreSQL's, Redis'.
     files = topo.log_files()
     assert len([f for f in files if "attempt=" in f.name]) >= 2 * LOAD_RUNS, (
@@ -840,9 +863,20 @@ def test_no_secret_in_logs_redis_or_database_dump(campaign: Campaign) -> None:
     assert row["password"].encode() in dump and row["extra"].encode() in dump
     assert fernet.decrypt(row["password"].encode()).decode() == secrets[0]
     assert secrets[1] in fernet.decrypt(row["extra"].encode()).decode()
+    # The trigger table's arguments (encrypted, mid-run snapshot): the deferred sensors' waits, without secrets.
+    ours = [r for r in camp.trigger_rows if r["classpath"].endswith("HadoopEcoRequestTrigger")]
+    waiting = sum(len(v) for v in camp.held_at_kill.values())
+    assert len(ours) >= waiting > 0, f"{len(ours)} triggers in the snapshot, {waiting} deferred sensors"
+    for row in ours:
+        kwargs = row["kwargs"].encode()
+        clear = kwargs if kwargs.startswith(b"{") else fernet.decrypt(kwargs)
+        assert b"req-" in clear and b"hadoop_eco_default" in clear, clear[:300]
+        assert not find_secret(clear, secrets), f"secret in the arguments of trigger {row['id']}"
     topo.figures["secret_checks"] = {
         "log_files": len(files),
         "redis_keys_mid_run": len(camp.redis_mid_run),
         "redis_commands_monitored": monitored.count(b"\n"),
         "dump_bytes": len(dump),
+        "trigger_rows_decrypted": len(ours),
+        "listening_sockets": len(camp.listening),
     }

@@ -18,7 +18,7 @@ REQUEST_ID = "{{ ti.xcom_pull(task_ids='start_job', key='request_id') }}"
 #: Seconds between two status checks of the deferred sensors (in the triggerers).
 POLL_INTERVAL = 3
 #: The timeout of the sensor in ``distributed_sensor_timeout`` (scenario 5); its job never ends in time.
-SENSOR_TIMEOUT = 240
+SENSOR_TIMEOUT = 300
 COMMON = {
     "start_date": datetime(2025, 1, 1),
     "schedule": None,
