@@ -30,7 +30,7 @@ unit: venvs
 
 demo:
 	scripts/make-venv.sh $(VENV3) $(AIRFLOW3_VERSION) test,dev,openlineage,browser
-	$(VENV3)/bin/python scripts/demo.py
+	$(VENV3)/bin/python scripts/demo.py $(if $(REGION),--region $(REGION))
 
 bench: venvs
 	$(VENV3)/bin/python benchmarks/run.py
