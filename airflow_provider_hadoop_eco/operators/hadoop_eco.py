@@ -347,7 +347,10 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
         job = self._stored_job(external_id)
         if self._job is None or self._job.request_id != job.request_id:
             context["ti"].xcom_push(key="request_id", value=job.request_id)
-            HadoopEcoClusterLink.persist(context, job.cluster_id)
+            try:
+                HadoopEcoClusterLink.persist(context, job.cluster_id)
+            except Exception as err:  # the link is a convenience; the job it points to is already running
+                self.log.warning("Could not store the console link of cluster %s: %s", job.cluster_id, err)
         self._job = job
         return job
 

@@ -227,3 +227,20 @@ def test_reattached_retry_keeps_the_original_wait_deadline(hadoop_eco_conn):
         op(wait_for_completion=True, deferrable=False, wait_timeout=1800).execute(make_context(store))
     assert time.time() - start < 5, "the deadline counted from the first try, so it had already passed"
     assert [r.method for r in hadoop_eco_conn.requests].count("POST") == 1
+
+
+def test_a_failure_to_store_the_console_link_does_not_fail_a_started_job(hadoop_eco_conn):
+    # Seen under load on a distributed Airflow: the XCom write of the link timed out after the POST.
+    hadoop_eco_conn.add(200, CREATED)
+    context = make_context()
+    real_push = context["ti"].xcom_push
+
+    def push(key, value):
+        if key == "hadoop_eco_cluster_url":
+            raise RuntimeError("XCom write timed out")
+        real_push(key, value)
+
+    context["ti"].xcom_push = push
+    assert op().execute(context) == CREATED
+    assert context["ti"].xcom["request_id"] == "req-1"
+    assert [r.method for r in hadoop_eco_conn.requests] == ["POST"]
