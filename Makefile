@@ -15,15 +15,17 @@ venvs:
 	scripts/make-venv.sh $(VENV2) $(AIRFLOW2_VERSION) test
 
 lint: venvs
-	$(VENV3)/bin/ruff check airflow_provider_hadoop_eco tests example_dags benchmarks
-	$(VENV3)/bin/ruff format --check airflow_provider_hadoop_eco tests example_dags benchmarks
+	$(VENV3)/bin/ruff check airflow_provider_hadoop_eco tests example_dags benchmarks scripts
+	$(VENV3)/bin/ruff format --check airflow_provider_hadoop_eco tests example_dags benchmarks scripts
 	$(VENV3)/bin/mypy
 
-test: venvs lint
-	scripts/install-chromium.sh
+# The Debian packages the suites start on 127.0.0.1 (chromium, postgresql, redis, tinyproxy), the wheel the
+# distributed suite installs, then everything on Airflow 3.3 and what runs in-process on Airflow 2.11.
+test: venvs lint dist
+	scripts/install-system-packages.sh
 	HADOOP_ECO_REQUIRE_ALL=1 HADOOP_ECO_EXPECT_OPENLINEAGE=1 $(VENV3)/bin/python -m pytest tests -p no:cacheprovider
 	HADOOP_ECO_REQUIRE_ALL=1 $(VENV2)/bin/python -m pytest tests/unit tests/integration tests/reliability \
-		--ignore=tests/reliability/test_fuzz_responses.py -p no:cacheprovider
+		tests/regressions tests/proxy --ignore=tests/reliability/test_fuzz_responses.py -p no:cacheprovider
 
 unit: venvs
 	$(VENV3)/bin/python -m pytest tests/unit -q

@@ -1,7 +1,7 @@
 """The ``hadoop_eco`` connection form in the real Airflow 3.3 UI, driven by headless Chromium.
 
 A real ``airflow api-server`` (all-admins mode, SQLite, 127.0.0.1) serves the React UI. Chromium (Debian's
-``/usr/bin/chromium``, installed by ``scripts/install-chromium.sh``) is driven through Playwright: open
+``/usr/bin/chromium``, installed by ``scripts/install-system-packages.sh chromium``) is driven through Playwright: open
 Connections, Add Connection, pick "Kakao Cloud Hadoop Eco", check our labels and the masked API key field,
 fill the form with credentials registered in the local emulator and save. Then the saved connection is read
 back by the CLI and used by ``HadoopEcoHook`` in a separate Airflow process, and the emulator must have
@@ -58,7 +58,7 @@ def sync_playwright():
     except ImportError:
         _missing("the 'playwright' Python package is not installed (it is in the [test] extra)")
     if not Path(CHROMIUM).exists():
-        _missing(f"{CHROMIUM} not found: run scripts/install-chromium.sh (apt-get install chromium)")
+        _missing(f"{CHROMIUM} not found: run scripts/install-system-packages.sh chromium")
     return sync_playwright
 
 
