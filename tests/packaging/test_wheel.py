@@ -135,6 +135,10 @@ def test_wheel_contents(dists: dict[str, Path]) -> None:
     assert f"Name: {DIST_NAME}" in metadata
     assert "Requires-Dist: apache-airflow>=2.11" in metadata
     assert "Description-Content-Type: text/markdown" in metadata
+    # apache-airflow-providers-common-compat needs Python 3.11; only what is tested is claimed.
+    assert "Requires-Python: >=3.11" in metadata
+    pythons = sorted(re.findall(r"^Classifier: Programming Language :: Python :: (3\.\d+)$", metadata, re.M))
+    assert pythons == ["3.11"], pythons
 
     with tarfile.open(dists["sdist"]) as sdist:
         members = {m.name.split("/", 1)[1] for m in sdist.getmembers() if "/" in m.name}
