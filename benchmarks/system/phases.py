@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from benchmarks.common import percentile
-from benchmarks.system.procs import WorkerSampler, own_cpu, tree_usage
+from benchmarks.system.procs import WorkerSampler, machine_busy_seconds, own_cpu, tree_usage
 from benchmarks.system.stack import Stack, cluster_config, emulator_headers
 
 SENSOR_DONE = ("success", "failed", "skipped", "upstream_failed", "removed")
@@ -82,6 +82,7 @@ class Phase:
         self.run_ids: list[str] = []
         self.jobs: list[dict[str, Any]] = []  # cluster_id, duration, outcome, run_id, slot
         self.posted_before = 0
+        self.api_errors = 0
 
     # --- setup ---------------------------------------------------------------------------------------
     def _plan_jobs(self, runs: int, per_run: int) -> None:
@@ -143,6 +144,7 @@ class Phase:
                     out["triggerer_rss"] = usage.rss
         out["executor"] = self.sampler.worker_total_cpu()
         out["orchestrator"] = _orchestrator_cpu()
+        out["machine"] = machine_busy_seconds()
         return out
 
     def _counts(self, **params: str) -> dict[str, Any]:
@@ -152,22 +154,33 @@ class Phase:
         resp.raise_for_status()
         return resp.json()  # type: ignore[no-any-return]
 
+    def _api(self, method: str, path: str, body: Any = None, ok: tuple[int, ...] = ()) -> Any:
+        """The REST API, tried again for a while on errors: a loaded api-server answers 5xx at times."""
+        for attempt in range(10):
+            try:
+                return self.stack.api(method, path, body, ok=ok)
+            except Exception as exc:  # AssertionError (HTTP status) or a requests error
+                if attempt == 9:
+                    raise
+                self.api_errors += 1
+                self.say(f"[{self.spec.label}] REST API error, trying again: {str(exc)[:200]}")
+                time.sleep(5 + 5 * attempt)
+        raise AssertionError("unreachable")
+
     def _ti_total(self, **params: Any) -> int:
         query = "&".join(
             f"{k}={v}"
             for k, values in params.items()
             for v in (values if isinstance(values, (list, tuple)) else [values])
         )
-        data = self.stack.api(
+        data = self._api(
             "GET",
             f"/api/v2/dags/{self.spec.dag_id}/dagRuns/~/taskInstances?limit=1&run_id_prefix_pattern={self.spec.label}-&{query}",
         )
         return int(data["total_entries"])
 
     def _runs_open(self) -> int:
-        data = self.stack.api(
-            "GET", f"/api/v2/dags/{self.spec.dag_id}/dagRuns?limit=1&state=queued&state=running"
-        )
+        data = self._api("GET", f"/api/v2/dags/{self.spec.dag_id}/dagRuns?limit=1&state=queued&state=running")
         return int(data["total_entries"])
 
     # --- run -----------------------------------------------------------------------------------------
@@ -200,10 +213,11 @@ class Phase:
                 conf: dict[str, Any] = {"jobs": [[j["cluster_id"], j["request_id"]] for j in jobs]}
             else:
                 conf = {"clusters": [j["cluster_id"] for j in jobs]}
-            self.stack.api(
+            self._api(
                 "POST",
                 f"/api/v2/dags/{spec.dag_id}/dagRuns",
                 {"dag_run_id": run_id, "logical_date": None, "conf": conf},
+                ok=(409,),  # a retry after a lost answer finds the run already there
             )
         triggered = time.time()
         self.say(f"[{spec.label}] triggered {runs} runs in {triggered - started:.0f} s")
@@ -258,6 +272,9 @@ class Phase:
                 "triggerer_gets": summary["by_listener"].get("triggerer", {}).get("GET", 0),
                 "triggerer_cpu": trig.cpu,
                 "triggerer_rss": trig.rss,
+                # The triggerer's supervisor (the process started) syncs triggers with the database and
+                # writes their logs; its child, the trigger runner, runs the triggers' event loop.
+                "triggerer_supervisor_cpu": trig.cpu_by_pid.get(self.stack.pid("triggerer"), 0.0),
                 "triggerer_rss_by_pid": trig.rss_by_pid,
                 "scheduler_cpu": own_cpu(self.stack.pid("scheduler")),
                 "loadavg": os.getloadavg()[0],
@@ -279,7 +296,7 @@ class Phase:
     def _abandon(self) -> None:
         """Fail the runs still open (which stops their tasks), so that they do not load the next phase."""
         for run_id in self.run_ids:
-            self.stack.api(
+            self._api(
                 "PATCH",
                 f"/api/v2/dags/{self.spec.dag_id}/dagRuns/{run_id}",
                 {"state": "failed"},
@@ -291,7 +308,7 @@ class Phase:
         out: list[dict[str, Any]] = []
         offset = 0
         while True:
-            data = self.stack.api(
+            data = self._api(
                 "GET",
                 f"/api/v2/dags/{self.spec.dag_id}/dagRuns/~/taskInstances?limit=1000&offset={offset}"
                 f"&order_by=id&run_id_prefix_pattern={self.spec.label}-",
@@ -397,20 +414,49 @@ class Phase:
         worker_gets = sum(w["worker_gets"] for w in waits)
         peak_deferred = max((p["deferred"] for p in self.timeline), default=0)
         base_rss = before.get("triggerer_rss", 0)
-        at_peak = max(self.timeline, key=lambda p: (p["deferred"], -p["t"]), default=None)
+        # While (nearly) every sensor waits: from the first sample with 95% of the peak deferred.
+        plateau = [p for p in self.timeline if peak_deferred and p["deferred"] >= 0.95 * peak_deferred]
+        rss_at_peak = max((p["triggerer_rss"] for p in plateau), default=None)
         rss_per_task = (
-            (at_peak["triggerer_rss"] - base_rss) / peak_deferred
-            if at_peak is not None and peak_deferred
+            (rss_at_peak - base_rss) / peak_deferred if rss_at_peak is not None and peak_deferred else None
+        )
+        # The marginal cost: RSS growth from a quarter of the peak to the peak, per task added.
+        quarter = next(
+            (p for p in self.timeline if peak_deferred and p["deferred"] >= 0.25 * peak_deferred), None
+        )
+        rss_marginal = (
+            (rss_at_peak - quarter["triggerer_rss"]) / (peak_deferred - quarter["deferred"])
+            if rss_at_peak is not None and quarter is not None and peak_deferred > quarter["deferred"]
             else None
         )
         in_flight = [p["posted"] - p["done"] for p in self.timeline]
-        # Steady window of the capacity run: while at least 95% of the sensors were deferred.
-        steady = [p for p in self.timeline if peak_deferred and p["deferred"] >= 0.95 * n]
-        steady_share = None
+        # Steady state: every sensor deferred (95% of N), from two poll intervals after that was reached (the
+        # triggers have started and polled once), until the first ones end.
+        steady: list[dict[str, Any]] = []
+        if plateau and peak_deferred >= 0.95 * n:
+            t0 = plateau[0]["t"] + 2 * spec.poll
+            ended = next((p["t"] for p in self.timeline if p["t"] >= t0 and p["done"] > 0), None)
+            steady = [p for p in plateau if p["t"] >= t0 and (ended is None or p["t"] < ended)]
+        steady_figures: dict[str, Any] = {}
         if len(steady) >= 2:
-            steady_share = (steady[-1]["triggerer_cpu"] - steady[0]["triggerer_cpu"]) / (
-                steady[-1]["t"] - steady[0]["t"]
-            )
+            a, b = steady[0], steady[-1]
+            span = b["t"] - a["t"]
+            gets = b["triggerer_gets"] - a["triggerer_gets"]
+            trig_cpu = b["triggerer_cpu"] - a["triggerer_cpu"]
+            sup_cpu = b["triggerer_supervisor_cpu"] - a["triggerer_supervisor_cpu"]
+            steady_figures = {
+                "seconds": span,
+                "triggerer_share": trig_cpu / span,
+                "runner_share": (trig_cpu - sup_cpu) / span,
+                "supervisor_share": sup_cpu / span,
+                "scheduler_share": (b["scheduler_cpu"] - a["scheduler_cpu"]) / span,
+                "status_calls_per_second": gets / span,
+                "triggerer_cpu_ms_per_status_call": 1000 * trig_cpu / gets if gets else None,
+                "runner_cpu_ms_per_status_call": 1000 * (trig_cpu - sup_cpu) / gets if gets else None,
+                "rss_mean": sum(p["triggerer_rss"] for p in steady) / len(steady),
+                "loadavg_mean": sum(p["loadavg"] for p in steady) / len(steady),
+            }
+        steady_share = steady_figures.get("triggerer_share")
         attributed = sum(w["cpu"] for w in waits) + sum(c["cpu"] for c in creates)
         return {
             "spec": asdict(spec),
@@ -464,20 +510,30 @@ class Phase:
                 "postgres": delta("postgres"),
                 "emulator": delta("emulator"),
                 "orchestrator": delta("orchestrator"),
+                "machine": delta("machine"),
             },
             "triggerer": {
                 "cpu_ms_per_status_call": 1000 * delta("triggerer") / trig_gets if trig_gets else None,
                 "status_calls": trig_gets,
                 "rss_base": base_rss,
-                "rss_at_peak": at_peak["triggerer_rss"] if at_peak else None,
+                "rss_at_peak": rss_at_peak,
+                "rss_marginal_per_task": rss_marginal,
+                "supervisor_cpu": (
+                    self.timeline[-1]["triggerer_supervisor_cpu"]
+                    - self.timeline[0]["triggerer_supervisor_cpu"]
+                    if self.timeline
+                    else None
+                ),
                 "peak_deferred": peak_deferred,
                 "rss_per_deferred_task": rss_per_task,
                 "cpu_share": delta("triggerer") / wall if wall else None,
                 "cpu_share_steady": steady_share,
-                "steady_seconds": (steady[-1]["t"] - steady[0]["t"]) if len(steady) >= 2 else 0.0,
+                "steady_seconds": steady_figures.get("seconds", 0.0),
+                "steady": steady_figures,
             },
             "peak_in_flight": max(in_flight, default=0),
             "sampler": {k: v for k, v in self.sampler.snapshot(set()).items() if k != "by_ti"},
             "timeline": [{k: v for k, v in p.items() if k != "triggerer_rss_by_pid"} for p in self.timeline],
             "posts_before": posts_before,
+            "api_errors": self.api_errors,
         }

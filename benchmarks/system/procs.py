@@ -89,6 +89,7 @@ class Usage:
     rss: int = 0
     processes: int = 0
     rss_by_pid: dict[int, int] = field(default_factory=dict)
+    cpu_by_pid: dict[int, float] = field(default_factory=dict)
 
 
 def tree_usage(pid: int) -> Usage:
@@ -102,7 +103,16 @@ def tree_usage(pid: int) -> Usage:
         usage.rss += st.rss
         usage.processes += 1
         usage.rss_by_pid[p] = st.rss
+        usage.cpu_by_pid[p] = st.own_cpu + st.children_cpu
     return usage
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy (all CPUs, all processes, /proc/stat) since boot."""
+    with open("/proc/stat", "rb") as f:
+        fields = f.readline().split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / TICKS
 
 
 def own_cpu(pid: int) -> float:

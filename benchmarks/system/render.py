@@ -131,6 +131,8 @@ def _cpu_table(report: dict[str, Any], modes: list[str]) -> list[str]:
             [MODE_NAMES[mode], f"{r['wall_seconds']:.0f}"]
             + [_f(c.get(n), 0) for n in names]
             + [
+                _f(c.get("machine"), 0),
+                _f(c.get("machine", 0) - sum(c.get(n, 0) for n in names), 0),
                 f"{100 * c['executor_attributed'] / c['executor']:.0f}%" if c["executor"] else "-",
                 _f(r["create_cpu"]["mean"], 2),
             ]
@@ -140,6 +142,8 @@ def _cpu_table(report: dict[str, Any], modes: list[str]) -> list[str]:
             "phase",
             "wall s",
             *[f"{n} CPU s" for n in names],
+            "whole machine CPU s",
+            "other processes CPU s",
             "executor CPU attributed to tasks",
             "create task CPU s",
         ],
@@ -147,11 +151,16 @@ def _cpu_table(report: dict[str, Any], modes: list[str]) -> list[str]:
     )
 
 
+def _pct(value: Any) -> str:
+    return f"{100 * value:.1f}%" if value is not None else "-"
+
+
 def _capacity_lines(report: dict[str, Any]) -> list[str]:
     r = report["phases"]["capacity"]
     t = r["triggerer"]
+    st = t.get("steady") or {}
     ls = r["latency"]["success"]
-    rss = t["rss_per_deferred_task"]
+    rss, marginal = t["rss_per_deferred_task"], t.get("rss_marginal_per_task")
     rows = [
         [
             f"{r['n']}",
@@ -159,15 +168,18 @@ def _capacity_lines(report: dict[str, Any]) -> list[str]:
             + ("" if r["all_right"] else " **(problems)**"),
             f"{t['peak_deferred']}",
             f"{_f(r['spec']['poll'], 0)}",
-            f"{_f(r['job_duration']['min'], 0)}-{_f(r['job_duration']['max'], 0)}",
-            f"{100 * t['cpu_share_steady']:.1f}% over {t['steady_seconds']:.0f} s"
-            if t["cpu_share_steady"] is not None
+            f"{_f(r['job_duration']['min'] / 60, 0)}-{_f(r['job_duration']['max'] / 60, 0)} min",
+            f"{_pct(st.get('triggerer_share'))} ({_pct(st.get('runner_share'))} + {_pct(st.get('supervisor_share'))}) "
+            f"over {st.get('seconds', 0):.0f} s"
+            if st
             else "-",
-            f"{100 * t['cpu_share']:.1f}%" if t["cpu_share"] is not None else "-",
-            _f(t["cpu_ms_per_status_call"], 2),
+            _f(st.get("status_calls_per_second"), 0),
+            f"{_f(st.get('runner_cpu_ms_per_status_call'), 2)} / {_f(st.get('triggerer_cpu_ms_per_status_call'), 2)}",
+            f"{_pct(t['cpu_share'])} ({_f(r['cpu']['triggerer'], 0)} s)",
             f"{_f(ls['p50'])} / {_f(ls['p99'])} / {_f(ls['max'])}",
-            _f(rss / 1024) if rss is not None else "-",
-            f"{r['cpu']['scheduler']:.0f}",
+            f"{_f(rss / 1024 if rss is not None else None, 0)} / {_f(marginal / 1024 if marginal is not None else None, 0)}",
+            f"{_f((t['rss_at_peak'] or 0) / 2**20, 0)}",
+            f"{_pct(st.get('scheduler_share'))} / {_f(r['cpu']['scheduler'], 0)} s",
             f"{r['wall_seconds'] / 60:.1f}",
             f"{_f(r['loadavg_mean'])} (max {_f(r['loadavg_max'])})",
         ]
@@ -178,13 +190,15 @@ def _capacity_lines(report: dict[str, Any]) -> list[str]:
             "ended right",
             "peak deferred",
             "poll s",
-            "jobs s",
-            "triggerer CPU share, all deferred",
+            "jobs",
+            "triggerer CPU share while all wait (runner + supervisor)",
+            "status calls/s",
+            "runner / whole triggerer CPU ms per status call, while all wait",
             "triggerer CPU share, whole phase",
-            "triggerer CPU ms/status call",
             "job end -> success p50 / p99 / max s",
-            "triggerer RSS KB/deferred task",
-            "scheduler CPU s",
+            "triggerer RSS KB per deferred task (average / marginal)",
+            "triggerer RSS MB at peak",
+            "scheduler CPU share while all wait / whole phase",
             "phase minutes",
             "load avg mean",
         ],

@@ -38,7 +38,8 @@ from benchmarks.common import (
 from benchmarks.system.procs import descendants
 
 HERE = Path(__file__).resolve().parent
-DAG_FILE = HERE / "dags" / "sysbench_dags.py"
+DAG_TEMPLATE = HERE / "dags" / "sysbench_template.py"
+DAG_MODES = ("poke", "reschedule", "deferrable", "sft", "capacity")
 LISTENERS = ("worker", "triggerer", "control")
 
 for _path in (REPO / "tests", REPO / "tests" / "distributed"):
@@ -185,7 +186,8 @@ class Stack:
         home = self.workdir / "airflow-home"
         dags = home / "dags"
         dags.mkdir(parents=True, exist_ok=True)
-        shutil.copy(DAG_FILE, dags / DAG_FILE.name)
+        for mode in DAG_MODES:
+            shutil.copy(DAG_TEMPLATE, dags / f"sysbench_{mode}.py")
         ca = self.emulator.ca_file
         control = conn_json(self.emulator.urls["control"], ca)
         self.airflow = BenchAirflow(
