@@ -151,6 +151,12 @@ def _cpu_table(report: dict[str, Any], modes: list[str]) -> list[str]:
     )
 
 
+def _span(low: float, high: float) -> str:
+    if high >= 120:
+        return f"{low / 60:.0f}-{high / 60:.0f} min"
+    return f"{low:.0f}-{high:.0f} s"
+
+
 def _pct(value: Any) -> str:
     return f"{100 * value:.1f}%" if value is not None else "-"
 
@@ -168,7 +174,7 @@ def _capacity_lines(report: dict[str, Any]) -> list[str]:
             + ("" if r["all_right"] else " **(problems)**"),
             f"{t['peak_deferred']}",
             f"{_f(r['spec']['poll'], 0)}",
-            f"{_f(r['job_duration']['min'] / 60, 0)}-{_f(r['job_duration']['max'] / 60, 0)} min",
+            _span(r["job_duration"]["min"], r["job_duration"]["max"]),
             f"{_pct(st.get('triggerer_share'))} ({_pct(st.get('runner_share'))} + {_pct(st.get('supervisor_share'))}) "
             f"over {st.get('seconds', 0):.0f} s"
             if st
