@@ -23,9 +23,9 @@ lint: venvs
 # distributed suite installs, then everything on Airflow 3.3 and what runs in-process on Airflow 2.11.
 test: venvs lint dist
 	scripts/install-system-packages.sh
-	HADOOP_ECO_REQUIRE_ALL=1 HADOOP_ECO_EXPECT_OPENLINEAGE=1 $(VENV3)/bin/python -m pytest tests -p no:cacheprovider
+	HADOOP_ECO_REQUIRE_ALL=1 HADOOP_ECO_EXPECT_OPENLINEAGE=1 $(VENV3)/bin/python -m pytest tests -p no:cacheprovider --durations=25
 	HADOOP_ECO_REQUIRE_ALL=1 $(VENV2)/bin/python -m pytest tests/unit tests/integration tests/reliability \
-		tests/regressions tests/proxy --ignore=tests/reliability/test_fuzz_responses.py -p no:cacheprovider
+		tests/regressions tests/proxy --ignore=tests/reliability/test_fuzz_responses.py -p no:cacheprovider --durations=10
 
 unit: venvs
 	$(VENV3)/bin/python -m pytest tests/unit -q

@@ -25,6 +25,7 @@ from dist_env import (
     EVENTS,
     SCHEDULER_HEALTH_CHECK_THRESHOLD,
     TASK_HEARTBEAT_TIMEOUT,
+    TASK_QUEUED_TIMEOUT,
     TRIGGERER_HEALTH_CHECK_THRESHOLD,
     WORKER_CONCURRENCY,
     DistributedAirflow,
@@ -179,6 +180,12 @@ def topology(request: pytest.FixtureRequest) -> Iterator[Topology]:
                 "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
                 "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_THRESHOLD": str(SCHEDULER_HEALTH_CHECK_THRESHOLD),
                 "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "10",
+                # A scheduler SIGKILLed between queueing a task and publishing it to Redis leaves a task that
+                # the survivor adopts as queued (Celery: PENDING) though no worker will ever get it (seen in
+                # CI: 2 of 100 creates). Airflow's remedy is to requeue what stays queued too long: default
+                # 600 s, shortened here so scenario 4 ends in minutes (docs/deployment.md).
+                "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": str(TASK_QUEUED_TIMEOUT),
+                "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": "10",
                 # Airflow's own deferral-timeout check is pushed out of reach, so that only the provider's
                 # trigger (its absolute deadline) can end scenario 5's wait: a stricter test of the provider.
                 "AIRFLOW__SCHEDULER__TRIGGER_TIMEOUT_CHECK_INTERVAL": "3600",

@@ -59,6 +59,8 @@ TASK_HEARTBEAT_TIMEOUT = 30
 SCHEDULER_HEALTH_CHECK_THRESHOLD = 20
 #: Task slots of each Celery worker.
 WORKER_CONCURRENCY = 8
+#: ``[scheduler] task_queued_timeout``: a task queued but never sent to Celery is requeued after this.
+TASK_QUEUED_TIMEOUT = 120
 
 #: The component name of each Airflow process, given to it as its hostname (``[core] hostname_callable``),
 #: so that job rows (schedulers, triggerers) and task instances (workers) say which process they are.
