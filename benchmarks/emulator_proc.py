@@ -58,24 +58,13 @@ class EmulatorProcess:
             "--scenario", str(scenario), "--time-scale", repr(self.time_scale), "--no-record", "--quiet",
         ]  # fmt: skip
         env = dict(os.environ)
-        if self.tls:
-            from benchmarks.tls_emulator import make_certificate
-
-            cert, key = make_certificate(self.workdir)
-            self.ca_file = str(cert)
-            cmd = [
-                self.python,
-                "-m",
-                "benchmarks.tls_emulator",
-                "--cert",
-                str(cert),
-                "--key",
-                str(key),
-                *options,
-            ]
-            env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-        else:
-            cmd = [self.python, "-m", "airflow_provider_hadoop_eco.emulator", *options]
+        cmd = [
+            self.python,
+            "-m",
+            "airflow_provider_hadoop_eco.emulator",
+            *(["--tls"] if self.tls else []),
+            *options,
+        ]
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 cmd,
@@ -94,7 +83,7 @@ class EmulatorProcess:
                 )
             if ready.exists():
                 info = json.loads(ready.read_text())
-                self.url, self.pid = info["url"], int(info["pid"])
+                self.url, self.pid, self.ca_file = info["url"], int(info["pid"]), info.get("ca_path")
                 return self
             time.sleep(0.05)
         self.stop()

@@ -1,7 +1,6 @@
 """The emulator for the system benchmark: one emulator state, served over HTTPS on one port per client.
 
-``python -m benchmarks.system.emulator_server --cert CERT --key KEY --listeners worker,triggerer,control
-[hadoop-eco-emulator options]``
+``python -m benchmarks.system.emulator_server --listeners worker,triggerer,control [hadoop-eco-emulator options]``
 
 Each Airflow component gets a connection to its own port (the task processes to ``worker``, the triggerer to
 ``triggerer``, the orchestrator to ``control``), so every status call is counted against the process that
@@ -13,7 +12,8 @@ made it. A middleware keeps cheap, exact tallies, read with ``GET /_sysbench/cou
   the last one.
 
 The emulator's own request record is off (``--no-record``): at 5,000 waits it would hold ~100,000 entries.
-Loopback only; the process stops on SIGTERM/SIGINT.
+The certificate is the emulator's own throwaway one (``emulator.tls``), written beside the ready file, whose
+``ca_path`` names it. Loopback only; the process stops on SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import asyncio
 import json
 import os
 import signal
-import ssl
 import sys
 import time
 from collections import defaultdict
@@ -101,14 +100,16 @@ def _counting_middleware(tally: Tally, names: dict[int, str]) -> Any:
     return count
 
 
-async def _serve(args: Any, cert: str, key: str, listeners: list[str]) -> None:
+async def _serve(args: Any, listeners: list[str]) -> None:
     from aiohttp import web
 
     from airflow_provider_hadoop_eco.emulator.app import create_app
     from airflow_provider_hadoop_eco.emulator.cli import build_state
+    from airflow_provider_hadoop_eco.emulator.tls import make_certificate
 
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
+    ready = Path(args.ready_file)
+    tls = make_certificate(ready.parent)
+    context = tls.server_context()
     tally = Tally()
     names: dict[int, str] = {}
     app = create_app(build_state(args))
@@ -127,7 +128,6 @@ async def _serve(args: Any, cert: str, key: str, listeners: list[str]) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    ready = Path(args.ready_file)
     tmp = ready.with_name(ready.name + ".tmp")
     tmp.write_text(
         json.dumps(
@@ -135,6 +135,7 @@ async def _serve(args: Any, cert: str, key: str, listeners: list[str]) -> None:
                 "urls": {n: f"https://127.0.0.1:{p}" for n, p in ports.items()},
                 "ports": ports,
                 "pid": os.getpid(),
+                "ca_path": str(tls.cert_path),
             }
         )
     )
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     picked: dict[str, str] = {}
-    for flag in ("--cert", "--key", "--listeners"):
+    for flag in ("--listeners",):
         i = argv.index(flag)
         picked[flag] = argv[i + 1]
         del argv[i : i + 2]
@@ -158,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.host != "127.0.0.1" or not args.ready_file:
         raise SystemExit("emulator_server: --host must be 127.0.0.1 and --ready-file is required")
     listeners = [n for n in picked["--listeners"].split(",") if n]
-    asyncio.run(_serve(args, picked["--cert"], picked["--key"], listeners))
+    asyncio.run(_serve(args, listeners))
     return 0
 
 

@@ -86,17 +86,12 @@ class Emulator:
         self.log_path = workdir / "emulator.log"
 
     def start(self, timeout: float = 60) -> None:
-        from benchmarks.tls_emulator import make_certificate
-
-        cert, key = make_certificate(self.workdir)
-        self.ca_file = str(cert)
         ready = self.workdir / "emulator.ready.json"
         ready.unlink(missing_ok=True)
         scenario = self.workdir / "emulator-scenario.json"
         scenario.write_text(json.dumps({"time_scale": 1.0, "clusters": []}))
         cmd = [
-            self.python, "-m", "benchmarks.system.emulator_server", "--cert", str(cert), "--key", str(key),
-            "--listeners", ",".join(LISTENERS), "--host", "127.0.0.1", "--port", "0",
+            self.python, "-m", "benchmarks.system.emulator_server", "--listeners", ",".join(LISTENERS), "--host", "127.0.0.1", "--port", "0",
             "--ready-file", str(ready), "--scenario", str(scenario), "--no-record", "--quiet",
         ]  # fmt: skip
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
@@ -114,7 +109,7 @@ class Emulator:
 
         _wait("the emulator", up, timeout)
         info = json.loads(ready.read_text())
-        self.urls, self.pid = info["urls"], int(info["pid"])
+        self.urls, self.pid, self.ca_file = info["urls"], int(info["pid"]), info["ca_path"]
 
     def session(self) -> Any:
         import requests
