@@ -61,16 +61,22 @@ def loadavg() -> float:
         return 0.0
 
 
-def proc_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of another process (from /proc/PID/stat), or None if it is gone."""
+def proc_stat_fields(pid: int) -> list[bytes] | None:
+    """The fields of /proc/PID/stat after the command name (index 0 is field 3, the state), or None."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             data = f.read()
     except OSError:
         return None
-    fields = data[data.rindex(b")") + 2 :].split()
-    # fields[0] is field 3 (state); utime and stime are fields 14 and 15.
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    # The command name may hold spaces and parentheses: split after its last ")".
+    return data[data.rindex(b")") + 2 :].split()
+
+
+def proc_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of another process (from /proc/PID/stat), or None if it is gone."""
+    fields = proc_stat_fields(pid)
+    # utime and stime are fields 14 and 15.
+    return None if fields is None else (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def percentile(values: list[float], q: float) -> float:

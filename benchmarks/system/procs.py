@@ -22,6 +22,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmarks.common import proc_stat_fields
+
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 WORKER_PREFIX = "airflow worker -- LocalExecutor"
@@ -37,12 +39,9 @@ class Stat:
 
 
 def read_stat(pid: int) -> Stat | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
+    fields = proc_stat_fields(pid)
+    if fields is None:
         return None
-    fields = data[data.rindex(b")") + 2 :].split()
     return Stat(
         pid=pid,
         own_cpu=(int(fields[11]) + int(fields[12])) / TICKS,
