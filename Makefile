@@ -20,12 +20,11 @@ lint: venvs
 	$(VENV3)/bin/mypy
 
 # The Debian packages the suites start on 127.0.0.1 (chromium, postgresql, redis, tinyproxy), the wheel the
-# distributed suite installs, then everything on Airflow 3.3 and what runs in-process on Airflow 2.11.
+# distributed suite installs, then everything on Airflow 3.3 and what runs in-process on Airflow 2.11, as two
+# streams side by side (scripts/run-tests.sh says which tests go where, and why).
 test: venvs lint dist
 	scripts/install-system-packages.sh
-	HADOOP_ECO_REQUIRE_ALL=1 HADOOP_ECO_EXPECT_OPENLINEAGE=1 $(VENV3)/bin/python -m pytest tests -p no:cacheprovider --durations=25
-	HADOOP_ECO_REQUIRE_ALL=1 $(VENV2)/bin/python -m pytest tests/unit tests/integration tests/reliability \
-		tests/regressions tests/proxy --ignore=tests/reliability/test_fuzz_responses.py -p no:cacheprovider --durations=10
+	scripts/run-tests.sh $(VENV3)/bin/python $(VENV2)/bin/python
 
 unit: venvs
 	$(VENV3)/bin/python -m pytest tests/unit -q

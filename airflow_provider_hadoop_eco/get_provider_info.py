@@ -66,7 +66,7 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "environment's proxy variables are ignored unless 'Use environment proxies' is on.",
         "schema": {"type": ["string", "null"]},
     },
-    "use_env_proxies": {
+    "trust_env": {
         "label": "Use environment proxies",
         "description": "Also take proxies from HTTPS_PROXY/HTTP_PROXY (off: credentials never go to a proxy "
         "that the connection does not name).",

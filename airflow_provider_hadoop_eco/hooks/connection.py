@@ -64,7 +64,7 @@ class HadoopEcoCredentials:
     :param api_key: the cluster's Open API key, sent as ``Hadoop-Eco-Api-Key``; never shown in ``repr``.
     :param verify: TLS verification: True (certifi's CA bundle), False, or the path of a CA bundle/directory.
     :param proxies: proxy URL per target scheme (``http``/``https``) named by the connection.
-    :param env_proxies: proxy URL per target scheme taken from the environment (``use_env_proxies``), for
+    :param env_proxies: proxy URL per target scheme taken from the environment (``trust_env``), for
         the schemes the connection names none.
     :param no_proxy: the environment's ``NO_PROXY``, which exempts hosts from ``env_proxies`` only.
     :param test_cluster_id: the extra ``cluster_id`` the connection test probes, if set.
@@ -255,6 +255,16 @@ def _verify(conn_id: str, value: Any) -> bool | str:
     return path
 
 
+def _switch(conn_id: str, name: str, value: Any) -> bool:
+    """An on/off extra: unset or empty is off; anything but a yes/no word is an error naming the extra."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return False
+    flag = parse_flag(value)
+    if flag is None:
+        raise HadoopEcoConfigError(f"Connection {conn_id!r}: extra {name!r} must be true or false")
+    return flag
+
+
 def _env_proxies() -> tuple[dict[str, str], str | None]:
     """The environment's HTTP(S) proxies and its NO_PROXY list, read as curl and requests read them."""
     from urllib.request import getproxies_environment
@@ -368,11 +378,8 @@ def credentials_from_connection(conn: Any) -> HadoopEcoCredentials:
     region = REGIONS[_region(conn_id, extra("region"), host)]
     base_url = _base_url(conn, conn_id, region.base_url)
     parts = urlsplit(base_url)
-    if (
-        parts.scheme == "http"
-        and not is_loopback(parts.hostname or "")
-        and not parse_flag(extra("allow_insecure_http"))
-    ):
+    insecure_http_allowed = _switch(conn_id, "allow_insecure_http", extra("allow_insecure_http"))
+    if parts.scheme == "http" and not is_loopback(parts.hostname or "") and not insecure_http_allowed:
         raise HadoopEcoConfigError(
             f"Connection {conn_id!r}: refusing to send credentials over plain http to {parts.hostname!r}. "
             "Use https, or set the extra 'allow_insecure_http' to true if you really mean it."
@@ -390,7 +397,9 @@ def credentials_from_connection(conn: Any) -> HadoopEcoCredentials:
         else region.status_path,
     )
     test_cluster_id = extra("cluster_id")
-    env_proxies, no_proxy = _env_proxies() if parse_flag(extra("use_env_proxies")) else ({}, None)
+    env_proxies, no_proxy = (
+        _env_proxies() if _switch(conn_id, "trust_env", extra("trust_env")) else ({}, None)
+    )
     return HadoopEcoCredentials(
         conn_id=conn_id,
         endpoint=endpoint,

@@ -23,6 +23,7 @@ import pytest
 from airflow_harness import REPO, AirflowEnv, airflow_python
 from tests_support import CANARY_API_KEY, CANARY_SECRET
 
+from airflow_provider_hadoop_eco.defaults import parse_flag
 from airflow_provider_hadoop_eco.get_provider_info import UI_FIELD_BEHAVIOUR
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.airflow3]
@@ -193,6 +194,13 @@ def test_connection_form_saves_a_connection_the_hook_can_use(sync_playwright, em
             assert _field_input(dialog, "Allow plain http").get_attribute("type") == "checkbox"
             api_key.fill(CANARY_API_KEY)
             cluster_id.fill(CLUSTER_ID)
+            # The region is a choice (an enum in conn-fields): pick kr-central-2, whose paths the hook must use.
+            region = dialog.locator(
+                "xpath=//label[normalize-space(.)='Region']/ancestor::*[@data-part='root'][1]"
+            ).get_by_role("combobox")
+            assert region.count() == 1, "the region must be a choice, not a free text field"
+            region.click()
+            page.get_by_role("option", name="kr-central-2", exact=True).click()
             assert api_key.input_value() == CANARY_API_KEY
             dialog.screenshot(path=str(extra_png))
 
@@ -221,6 +229,7 @@ def test_connection_form_saves_a_connection_the_hook_can_use(sync_playwright, em
     )
     assert extra["api_key"] == CANARY_API_KEY  # stored unprefixed by the 3.3 UI
     assert extra["cluster_id"] == CLUSTER_ID
+    assert extra["region"] == "kr-central-2"
 
     # `airflow connections test` runs the hook's test_connection() on the stored connection: a status call
     # for a request id that cannot exist, answered 404 only after all three credentials were accepted.
@@ -237,7 +246,10 @@ from airflow_provider_hadoop_eco.hooks.hadoop_eco import HadoopEcoHook
 hook = HadoopEcoHook({CONN_ID!r}, retry_limit=1)
 created = hook.create_cluster({CLUSTER_ID!r})
 status = hook.get_request_status({CLUSTER_ID!r}, created["requestId"])
-print("RESULT " + json.dumps({{"request_id": created["requestId"], "status": status}}))
+# The CLI masks any extra whose name says "proxies": read the switches here.
+extra = hook.get_connection({CONN_ID!r}).extra_dejson
+flags = {{k: extra.get(k) for k in ("allow_insecure_http", "trust_env")}}
+print("RESULT " + json.dumps({{"request_id": created["requestId"], "status": status, "flags": flags}}))
 """
     proc = subprocess.run(
         [airflow3.python, "-c", script],
@@ -253,6 +265,13 @@ print("RESULT " + json.dumps({{"request_id": created["requestId"], "status": sta
     result = json.loads(output[output.index("RESULT ") + 7 :].splitlines()[0])
     assert result["status"]["requestId"] == result["request_id"]
     assert result["status"]["clusterName"] == "browser-hive-cluster"
+    # Switches left untouched are saved off: no plain http, no proxy taken from the environment.
+    print("switches as saved by the form:", result["flags"])
+    assert (
+        result["flags"]["allow_insecure_http"] is None
+        or parse_flag(result["flags"]["allow_insecure_http"]) is False
+    )
+    assert result["flags"]["trust_env"] is None or parse_flag(result["flags"]["trust_env"]) is False
     assert CANARY_SECRET not in output and CANARY_API_KEY not in output
 
     # The emulator saw exactly these calls, each with the access key ID from the form (secrets redacted).
@@ -262,7 +281,13 @@ print("RESULT " + json.dumps({{"request_id": created["requestId"], "status": sta
         assert record["cluster_id"] == CLUSTER_ID
         assert record["headers"]["Credential-ID"] == ACCESS_KEY_ID
         assert CANARY_SECRET not in json.dumps(record) and CANARY_API_KEY not in json.dumps(record)
-    assert emulator.posts()[0]["path"] == f"/hadoop-eco/v1/cluster/{CLUSTER_ID}"
+    # The region picked in the form chose the paths (the explicit Host still chose the emulator).
+    paths = [r["path"] for r in emulator.requests]
+    assert paths[0].startswith(f"/v2/hadoop-eco/clusters/{CLUSTER_ID}/request-id/"), paths  # Test
+    assert paths[1:] == [
+        f"/v2/hadoop-eco/clusters/{CLUSTER_ID}",
+        f"/v2/hadoop-eco/clusters/{CLUSTER_ID}/request-id/{result['request_id']}",
+    ]
 
     # Nothing the api-server wrote to AIRFLOW_HOME logs the secrets in clear (the DB is encrypted or
     # holds them, so only log files are checked).

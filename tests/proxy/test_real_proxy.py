@@ -195,9 +195,9 @@ def test_a_direct_connection_ignores_proxy_variables(proxy, emu, use_connection,
 
 
 @pytest.mark.timeout(30)
-def test_use_env_proxies_takes_the_proxy_from_the_environment(proxy, emu, use_connection, monkeypatch):
+def test_trust_env_takes_the_proxy_from_the_environment(proxy, emu, use_connection, monkeypatch):
     _set_proxy_environment(monkeypatch, proxy.url)
-    use_connection(emu, use_env_proxies=True)
+    use_connection(emu, trust_env=True)
     request_id = HadoopEcoHook().create_cluster(CLUSTER_ID)["requestId"]
     HadoopEcoHook().get_request_status(CLUSTER_ID, request_id)
     with job_ends_after_polls(emu, 1):
@@ -424,12 +424,12 @@ def _refusal_problems(call: str, err: HadoopEcoError, proxy_url: str, typed: boo
 
 
 @pytest.mark.timeout(30)
-def test_use_env_proxies_honours_no_proxy(proxy, emu, use_connection, monkeypatch):
+def test_trust_env_honours_no_proxy(proxy, emu, use_connection, monkeypatch):
     """NO_PROXY is part of the environment's proxy settings: a host it names is reached directly."""
     _set_proxy_environment(monkeypatch, proxy.url)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    use_connection(emu, use_env_proxies=True)
+    use_connection(emu, trust_env=True)
     request_id = HadoopEcoHook().create_cluster(CLUSTER_ID)["requestId"]
     HadoopEcoHook().get_request_status(CLUSTER_ID, request_id)
     with job_ends_after_polls(emu, 1):

@@ -58,11 +58,19 @@ def _credentials(monkeypatch, **extra):
 def test_no_proxy_exempts_hosts_from_environment_proxies_only(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://env-proxy:3128")
     monkeypatch.setenv("NO_PROXY", "hadoop-eco.example,10.0.0.0/8")
-    creds = _credentials(monkeypatch, use_env_proxies=True)
+    creds = _credentials(monkeypatch, trust_env=True)
     assert creds.proxy_for("https://hadoop-eco.example/x") is None
     assert creds.proxy_for("https://10.1.2.3/x") is None, "an IP network in NO_PROXY, as requests reads it"
     assert creds.proxy_for("https://other.example/x") == "http://env-proxy:3128"
-    named = _credentials(monkeypatch, use_env_proxies=True, proxies={"https": "http://named:8080"})
+    named = _credentials(monkeypatch, trust_env=True, proxies={"https": "http://named:8080"})
     assert named.proxy_for("https://hadoop-eco.example/x") == "http://named:8080", "a named proxy is kept"
     ignored = _credentials(monkeypatch)
     assert ignored.proxy_for("https://other.example/x") is None, "the environment is ignored by default"
+
+
+@pytest.mark.parametrize("name", ["trust_env", "allow_insecure_http"])
+@pytest.mark.parametrize("value", ["***", "maybe", 2])
+def test_a_switch_that_is_not_yes_or_no_is_a_clear_error(monkeypatch, name, value):
+    """A switch saved as ``***`` (Airflow's redaction) or any other non-flag is refused, never read as off."""
+    with pytest.raises(HadoopEcoConfigError, match=f"extra '{name}' must be true or false"):
+        _credentials(monkeypatch, **{name: value})

@@ -104,9 +104,30 @@ def test_airflow2_form_methods():
         "verify",
         "region",
         "proxies",
-        "use_env_proxies",
+        "trust_env",
         "create_path",
         "status_path",
     }
     assert "kr-central-2" in str(widgets["region"].kwargs["description"])
     assert widgets["api_key"].field_class.__name__ == "PasswordField"
+
+
+def test_only_secret_fields_have_names_airflow_hides():
+    """Airflow redacts any field whose name holds a sensitive word, defaults included: the 3.3 form then shows a
+    switch named ``use_env_proxies`` as on (its default arrived as ``***``) and saves ``***``. Only fields that
+    are secrets (or may carry one, like a proxy URL with a password) may have such names.
+    """
+    try:
+        from airflow.sdk.execution_time.secrets_masker import should_hide_value_for_key
+    except ImportError:  # Airflow 2
+        from airflow.utils.log.secrets_masker import should_hide_value_for_key
+
+    from airflow_provider_hadoop_eco.get_provider_info import CONN_FIELDS
+
+    may_hold_a_secret = {"api_key", "proxies"}
+    hidden = {name for name in CONN_FIELDS if should_hide_value_for_key(name)}
+    assert hidden == may_hold_a_secret, hidden
+    for name in may_hold_a_secret:
+        assert CONN_FIELDS[name]["schema"].get("default") is None, name
+    # The rule this test relies on: the switch's first name was hidden, which is how the defect came about.
+    assert should_hide_value_for_key("use_env_proxies")
