@@ -2,13 +2,15 @@
 
 No try of the sensor may run on a worker on the success path: the scheduler defers it straight to the
 trigger, the triggerer renders ``request_id`` (a ``task.output[...]`` value or a Jinja XCom pull) and the
-trigger ends the task with its final status as the return value. A timeout still ends as a sensor timeout;
-a failed job still fails the task. Runs overlap in time to keep the module short.
+trigger ends the task with its final status as the return value. A timeout still ends as a sensor timeout,
+also when the triggerer holding the wait is SIGKILLed and replaced; a failed job still fails the task. Runs
+overlap in time to keep the module short (the restart hits every run that waits at that moment).
 """
 
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,12 @@ from services_env import SFT_JINJA_DAG, SFT_MAPPED_DAG, SFT_OUTPUT_DAG, SFT_TIME
 
 pytestmark = [pytest.mark.e2e, pytest.mark.airflow3]
 SENSOR = "wait_for_job"
+#: ``timeout`` of the sensor in services_sft_timeout (dags/services_start_from_trigger_dags.py).
+SFT_TIMEOUT = 60
+#: Seconds after the timeout run's trigger starts when its triggerer is SIGKILLed.
+KILL_AFTER = 35
+#: When the timeout run's trigger was first seen in the triggerer, and when that triggerer was killed.
+RESTART: dict[str, float] = {}
 
 
 def _sensor_logs(
@@ -45,6 +53,20 @@ def sft_runs(services: Services) -> dict[str, tuple[str, str]]:
         runs[name] = (services.trigger(dag_id, {"cluster_id": cluster}), cluster)
     clusters = [services.add_cluster(f"sft-mapped{i}", real_duration=20) for i in range(2)]
     runs["mapped"] = (services.trigger(SFT_MAPPED_DAG, {"clusters": clusters}), ",".join(clusters))
+    # SIGKILL the triggerer while the timeout run's sensor waits in it, and start another one: the deadline
+    # lives in the database, so the wait must neither be lost nor get a new deadline.
+    timeout_run = runs["timeout"][0]
+    services.wait_for(
+        "the timeout run's sensor to start in the triggerer",
+        lambda: services.trigger_log_files(SFT_TIMEOUT_DAG, timeout_run, SENSOR, 1),
+        timeout=120,
+        interval=0.5,
+    )
+    RESTART["first_seen"] = time.time()
+    time.sleep(KILL_AFTER)
+    services.kill_triggerer()
+    RESTART["killed_at"] = time.time()
+    services.start_triggerer()
     return runs
 
 
@@ -83,17 +105,23 @@ def test_a_failed_job_fails_the_task_with_the_reason(services, sft_runs) -> None
     assert "Hadoop Eco job failed" in log and "HadoopEcoJobFailedError" in log, log[-3000:]
 
 
-def test_timeout_still_ends_as_a_sensor_timeout(services, sft_runs) -> None:
+def test_timeout_still_ends_as_a_sensor_timeout_across_a_triggerer_restart(services, sft_runs) -> None:
     run_id, _ = sft_runs["timeout"]
-    started = time.time()
-    state = services.wait_run_done(SFT_TIMEOUT_DAG, run_id, timeout=180)
+    state = services.wait_run_done(SFT_TIMEOUT_DAG, run_id, timeout=240)
     assert state == "failed", services.diagnostics()
     ti = services.ti(SFT_TIMEOUT_DAG, run_id, SENSOR)
     assert ti["state"] == "failed", ti
     log = services.task_log(SFT_TIMEOUT_DAG, run_id, SENSOR, ti["try_number"])
     assert "AirflowSensorTimeout" in log, log[-3000:]
-    # Deferred at the start, a 25 s timeout, Airflow's trigger-timeout check every 5 s: well within 90 s.
-    assert time.time() - started < 120
+    # The wait was in the first triggerer when it died (the failure came after the kill, from the deadline).
+    ended = datetime.fromisoformat(ti["end_date"]).timestamp()
+    assert RESTART["killed_at"] - RESTART["first_seen"] >= KILL_AFTER
+    assert ended > RESTART["killed_at"], (ti["end_date"], RESTART)
+    # The deadline counts from the deferral (before first_seen), not from the restart: it falls due by
+    # first_seen + 60 s; then Airflow's check (every 5 s) and a worker that fails the task (25 s allowed on a
+    # busy machine). A deadline restarted with the new triggerer would end at killed_at + 60 s or later,
+    # that is at first_seen + 95 s at the earliest.
+    assert ended < RESTART["first_seen"] + SFT_TIMEOUT + 5 + 25, (ended - RESTART["first_seen"], RESTART)
 
 
 def test_mapped_sensor_falls_back_to_deferring_from_a_worker(services, sft_runs) -> None:

@@ -27,8 +27,8 @@ with DAG(dag_id="services_sft_output", **COMMON):
         timeout=15 * 60,
     )
 
-# request_id as a Jinja XCom pull, and a short timeout for the timeout run.
-for dag_id, timeout in (("services_sft_jinja", 15 * 60), ("services_sft_timeout", 25)):
+# request_id as a Jinja XCom pull, and a short timeout for the timeout run (long enough for a triggerer restart).
+for dag_id, timeout in (("services_sft_jinja", 15 * 60), ("services_sft_timeout", 60)):
     with DAG(dag_id=dag_id, **COMMON):
         start = HadoopEcoCreateClusterOperator(task_id="start_job", cluster_id=CLUSTER_ID)
         wait = HadoopEcoRequestSensor(
