@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
 from airflow_provider_hadoop_eco import __version__
@@ -26,8 +26,7 @@ from airflow_provider_hadoop_eco.defaults import (
 from airflow_provider_hadoop_eco.exceptions import HadoopEcoConfigError
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(NamedTuple):
     """Where the API of one connection lives: base URL and the paths of its dialect.
 
     :param region: the region whose dialect the paths follow.

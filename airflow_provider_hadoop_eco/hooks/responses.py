@@ -10,8 +10,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from airflow_provider_hadoop_eco.exceptions import (
@@ -33,8 +32,7 @@ BODY_EXCERPT_CHARS = 300
 _TAGS = re.compile(r"<[^>]+>")
 
 
-@dataclass(frozen=True)
-class ApiRequest:
+class ApiRequest(NamedTuple):
     """One call to the API, as the transport sends it and as messages describe it.
 
     :param method: ``GET`` (read-only, retried on transient errors) or ``POST`` (never repeated once it
@@ -64,8 +62,7 @@ class ApiRequest:
         return f"{self.operation} for cluster {self.cluster_id!r}{about}"
 
 
-@dataclass(frozen=True)
-class ApiResponse:
+class ApiResponse(NamedTuple):
     """An answer read off the wire: status, headers and at most :data:`MAX_BODY_BYTES` of body.
 
     :param status: the HTTP status code.

@@ -25,7 +25,6 @@ from airflow_provider_hadoop_eco.defaults import (
     DEFAULT_MAX_CONSECUTIVE_ERRORS,
     DEFAULT_POLL_INTERVAL,
 )
-from airflow_provider_hadoop_eco.events import validate_event
 from airflow_provider_hadoop_eco.exceptions import (
     HadoopEcoClusterBusyError,
     HadoopEcoConfigError,
@@ -33,20 +32,16 @@ from airflow_provider_hadoop_eco.exceptions import (
     HadoopEcoTimeoutError,
 )
 from airflow_provider_hadoop_eco.links.hadoop_eco import HadoopEcoClusterLink
-from airflow_provider_hadoop_eco.submitted_job import SubmittedJob, current_attempt
 from airflow_provider_hadoop_eco.tuning import validate_hook_params
-from airflow_provider_hadoop_eco.waiting import (
-    RequestWait,
-    check_once,
-    deadline_for,
-    raise_for_event,
-    wait_in_worker,
-)
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_hadoop_eco.hooks.hadoop_eco import HadoopEcoHook
+    from airflow_provider_hadoop_eco.submitted_job import SubmittedJob
+
+# What runs only when a task runs (the stored job, the waiting core, events) is imported there: a DAG file
+# pays only for what parsing needs (benchmarks/RESULTS.md, import cost).
 
 _BUSY_POLICIES = ("fail", "wait")
 _TEMPLATED_SETTINGS = (*SETTING_NAMES, INSTANCE_SPECS_NAME)
@@ -178,6 +173,8 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
         self.cluster_id = validate_identifier("cluster_id", self.cluster_id)
         self._body = build_create_body(self._settings())
         self._started_at = time.time()
+        from airflow_provider_hadoop_eco.submitted_job import current_attempt
+
         self._attempt = current_attempt(context, self.retries)
         return self.execute_resumable(context)
 
@@ -211,6 +208,8 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
                     self.poll_interval,
                 )
                 time.sleep(self.poll_interval)
+        from airflow_provider_hadoop_eco.submitted_job import SubmittedJob
+
         job = SubmittedJob(
             cluster_id=str(answer.get("clusterId") or self.cluster_id),
             request_id=str(answer["requestId"]),
@@ -232,6 +231,8 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
         return job.to_json()
 
     def _stored_job(self, external_id: Any) -> SubmittedJob:
+        from airflow_provider_hadoop_eco.submitted_job import SubmittedJob
+
         job = SubmittedJob.from_json(external_id)
         return job if job.cluster_id else dataclasses.replace(job, cluster_id=self.cluster_id)
 
@@ -272,6 +273,14 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
         job = self._adopt(context, external_id)
         if not self.wait_for_completion:
             return job.answer
+        from airflow_provider_hadoop_eco.waiting import (
+            RequestWait,
+            check_once,
+            deadline_for,
+            raise_for_event,
+            wait_in_worker,
+        )
+
         # A re-attached retry keeps counting from the first try's submission.
         started = min(self._started_at, job.submitted_at)
         wait = RequestWait(
@@ -338,6 +347,9 @@ class HadoopEcoCreateClusterOperator(ResumableJobMixin, BaseOperator):  # type: 
 
         ``create_response`` is what version 1.0.0 deferred with; it is still understood.
         """
+        from airflow_provider_hadoop_eco.events import validate_event
+        from airflow_provider_hadoop_eco.waiting import raise_for_event
+
         self._job = self._stored_job(submitted if submitted is not None else create_response)
         self._final_status = raise_for_event(validate_event(event), self.log)["response"]
         return self._job.answer

@@ -16,19 +16,18 @@ from airflow_provider_hadoop_eco.defaults import (
     DEFAULT_MAX_CONSECUTIVE_ERRORS,
     DEFAULT_POLL_INTERVAL,
 )
-from airflow_provider_hadoop_eco.events import event_error, validate_event
 from airflow_provider_hadoop_eco.exceptions import (
     HadoopEcoConfigError,
     HadoopEcoJobFailedError,
     HadoopEcoTimeoutError,
 )
 from airflow_provider_hadoop_eco.tuning import validate_hook_params
-from airflow_provider_hadoop_eco.waiting import RequestWait, check_once, deadline_for
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_hadoop_eco.hooks.hadoop_eco import HadoopEcoHook
+    from airflow_provider_hadoop_eco.waiting import RequestWait
 
 
 def _starts_from_trigger_here(sensor: BaseSensorOperator) -> bool:
@@ -162,6 +161,9 @@ class HadoopEcoRequestSensor(BaseSensorOperator):
         return HadoopEcoHook(self.hadoop_eco_conn_id, **self.hook_params)
 
     def _new_wait(self, end_time: float | None = None, deadline: str = "timeout") -> RequestWait:
+        # The waiting core and the event rules are imported when a task runs, not when a DAG file is parsed.
+        from airflow_provider_hadoop_eco.waiting import RequestWait
+
         return RequestWait(
             cluster_id=validate_identifier("cluster_id", self.cluster_id),
             request_id=validate_identifier("request_id", self.request_id),
@@ -180,6 +182,8 @@ class HadoopEcoRequestSensor(BaseSensorOperator):
             # the error budget afresh.
             end = self._first_poke(context) + float(self.timeout) if self.timeout is not None else None
             self._wait = self._new_wait(end)
+        from airflow_provider_hadoop_eco.waiting import check_once
+
         event = check_once(self.hook, self._wait, self.log)
         if event is None:
             return False
@@ -201,6 +205,8 @@ class HadoopEcoRequestSensor(BaseSensorOperator):
         """Poke, reschedule, or check once and then defer to :class:`HadoopEcoRequestTrigger`."""
         if not (self.deferrable or self.start_from_trigger):
             return super().execute(context)
+        from airflow_provider_hadoop_eco.waiting import check_once, deadline_for
+
         started = time.time()
         end_time, deadline = deadline_for(
             started + float(self.timeout) if self.timeout is not None else None,
@@ -244,9 +250,13 @@ class HadoopEcoRequestSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger: return the final response on success, raise otherwise."""
+        from airflow_provider_hadoop_eco.events import validate_event
+
         return self._finish(validate_event(event))
 
     def _finish(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        from airflow_provider_hadoop_eco.events import event_error
+
         error = event_error(event)
         if error is not None:
             if event["status"] == "failure":
