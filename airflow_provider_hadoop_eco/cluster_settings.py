@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from airflow_provider_hadoop_eco.exceptions import HadoopEcoConfigError
 
 # ASCII digits only: str.isdigit() accepts "²", which int() then rejects. Six digits is far beyond any
 # range below and keeps int() away from Python's 4,300-digit conversion limit.
-_INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,6}")
+_INTEGER_TEXT = r"[+-]?[0-9]{1,6}"
 
 
 def _as_integer(value: Any) -> int | None:
@@ -26,7 +25,7 @@ def _as_integer(value: Any) -> int | None:
         return value
     if isinstance(value, float):
         return int(value) if value.is_integer() else None
-    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
+    if isinstance(value, str) and re.fullmatch(_INTEGER_TEXT, value.strip()):
         return int(value.strip())
     return None
 
@@ -40,8 +39,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """One element of the create-cluster body.
 
     :param name: the operator / hook parameter name (snake case).
@@ -204,7 +202,7 @@ def is_literal(value: Any) -> bool:
 
 # RFC 3986 unreserved characters. The real ids are UUIDs and "req-<hex>"; anything else in a URL path
 # segment would need encoding, and "." or ".." would be folded away by the HTTP client.
-_ID = re.compile(r"[A-Za-z0-9._~-]{1,200}")
+_ID = r"[A-Za-z0-9._~-]{1,200}"
 
 
 def validate_identifier(name: str, value: Any) -> str:
@@ -212,7 +210,7 @@ def validate_identifier(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise HadoopEcoConfigError(f"{name} must be a non-empty string, got {_shown(value)}")
     value = value.strip()
-    if not _ID.fullmatch(value) or value in (".", ".."):
+    if not re.fullmatch(_ID, value) or value in (".", ".."):
         raise HadoopEcoConfigError(
             f"{name} must be an id made of letters, digits and '-', '_', '.', '~' (not '.' or '..'), "
             f"got {_shown(value)}"

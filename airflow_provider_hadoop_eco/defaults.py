@@ -7,8 +7,7 @@ only, nothing that costs import time.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 CONN_TYPE = "hadoop_eco"
 HOOK_NAME = "Kakao Cloud Hadoop Eco"
@@ -51,8 +50,7 @@ def is_loopback(hostname: str) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class Region:
+class Region(NamedTuple):
     """Where a region's API lives and the paths of its dialect.
 
     :param name: the region's name, as in the connection's ``region`` extra.

@@ -57,6 +57,7 @@ print(json.dumps({
     "after": {m: m in after for m in WATCH},
     "added_modules": sorted(after - before),
     "provider_pkg_preloaded": "airflow_provider_hadoop_eco" in before,
+    "provider_file": getattr(sys.modules.get("airflow_provider_hadoop_eco"), "__file__", None),
 }))
 """
 
@@ -87,7 +88,10 @@ def _probe(
 ) -> tuple[dict, str]:
     code = _PROBE.replace("TARGETS", repr(targets)).replace("WATCH_LIST", repr(WATCH))
     cmd = [python, *(["-X", "importtime"] if importtime else []), "-c", code]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env, check=False)
+    # Run in the Airflow home, not here: ``-c`` puts the working directory first on sys.path.
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=120, env=env, check=False, cwd=env["AIRFLOW_HOME"]
+    )
     if out.returncode != 0:
         raise RuntimeError(f"import probe failed ({out.returncode}): {out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1]), out.stderr
@@ -159,3 +163,53 @@ def measure_imports(python: str, workdir: Path, runs: int = 7) -> dict[str, Any]
     _, stderr = _probe(python, TARGETS, env, importtime=True)
     results["importtime_top"] = _importtime_top(stderr)
     return results
+
+
+def compare_trees(python: str, trees: dict[str, Path], workdir: Path, runs: int = 30) -> dict[str, Any]:
+    """Import cost of two or more source trees of the provider in the same venv, interleaved run by run.
+
+    Each tree goes first on ``PYTHONPATH``, ahead of the installed provider (the bytecode cache mirrors
+    source paths, so trees never share one); interleaving spreads the machine's noise over all trees alike.
+    """
+    home = workdir / "airflow-home-imports"
+    home.mkdir(parents=True, exist_ok=True)
+    sets = {"operator + sensor": TARGETS[:2], "operator + sensor + hook": TARGETS}
+    samples: dict[tuple[str, str], list[float]] = {(t, s): [] for t in trees for s in sets}
+    for run in range(runs + 1):
+        for tree, path in trees.items():
+            env = {**_env(home), "PYTHONPATH": str(path)}
+            for label, targets in sets.items():
+                data, _ = _probe(python, targets, env)
+                if not str(data["provider_file"]).startswith(str(path)):
+                    raise RuntimeError(f"{tree}: the provider came from {data['provider_file']}, not {path}")
+                if run:  # the first round fills the bytecode caches
+                    samples[(tree, label)].append(data["added_s"] * 1000)
+    return {
+        tree: {
+            label: {"median_ms": median(samples[(tree, label)]), "min_ms": min(samples[(tree, label)])}
+            for label in sets
+        }
+        for tree in trees
+    }
+
+
+if __name__ == "__main__":
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description="Compare the import cost of this tree with another one.")
+    parser.add_argument(
+        "other", type=Path, help="another source tree, e.g. a `git worktree` of an older commit"
+    )
+    parser.add_argument("--runs", type=int, default=30, help="fresh interpreters per tree and import set")
+    args = parser.parse_args()
+    here = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        result = compare_trees(
+            sys.executable, {str(args.other): args.other.resolve(), "this tree": here}, Path(tmp), args.runs
+        )
+    for tree, sets in result.items():
+        for label, figures in sets.items():
+            print(
+                f"{tree:>30}  {label:<26} median {figures['median_ms']:.2f} ms  min {figures['min_ms']:.2f} ms"
+            )

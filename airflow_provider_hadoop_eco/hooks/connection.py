@@ -11,7 +11,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
@@ -52,9 +52,12 @@ class Endpoint(NamedTuple):
         return f"{self.base_url}{path}?verbose={'true' if verbose else 'false'}"
 
 
-@dataclass(frozen=True)
-class HadoopEcoCredentials:
-    """Everything needed to call the API, read from one Airflow connection.
+#: Shared empty default; a NamedTuple default is one object, so it must not be mutable.
+_NO_PROXIES: Mapping[str, str] = MappingProxyType({})
+
+
+class HadoopEcoCredentials(NamedTuple):
+    """Everything needed to call the API, read from one Airflow connection (immutable).
 
     :param conn_id: the Airflow connection id they came from.
     :param endpoint: base URL and paths of the connection's region.
@@ -72,13 +75,18 @@ class HadoopEcoCredentials:
     conn_id: str
     endpoint: Endpoint
     access_key_id: str
-    secret_access_key: str = field(repr=False)
-    api_key: str = field(repr=False)
+    secret_access_key: str
+    api_key: str
     verify: bool | str = True
-    proxies: Mapping[str, str] = field(default_factory=dict, repr=False)
-    env_proxies: Mapping[str, str] = field(default_factory=dict, repr=False)
+    proxies: Mapping[str, str] = _NO_PROXIES
+    env_proxies: Mapping[str, str] = _NO_PROXIES
     no_proxy: str | None = None
     test_cluster_id: str | None = None
+
+    def __repr__(self) -> str:
+        # Secrets and proxy URLs (which may carry a password) never appear in a repr or a log line.
+        shown = ("conn_id", "endpoint", "access_key_id", "verify", "no_proxy", "test_cluster_id")
+        return f"HadoopEcoCredentials({', '.join(f'{n}={getattr(self, n)!r}' for n in shown)})"
 
     @property
     def base_url(self) -> str:
@@ -149,9 +157,13 @@ def _mask(*values: str) -> None:
             mask_secret(value)
 
 
-# What an HTTP header value may hold: printable ASCII. Secrets from files and secrets backends often end
-# in a newline; that is stripped, anything else is refused rather than sent or echoed.
-_HEADER_SAFE = re.compile(r"[\x20-\x7e]*")
+def _header_safe(value: str) -> bool:
+    """Whether ``value`` may be sent in an HTTP header: printable ASCII only.
+
+    Secrets from files and secrets backends often end in a newline; that is stripped before this check,
+    anything else is refused rather than sent or echoed.
+    """
+    return value.isascii() and value.isprintable()
 
 
 def _header_value(conn_id: str, label: str, value: Any, *, secret: bool) -> str:
@@ -162,7 +174,7 @@ def _header_value(conn_id: str, label: str, value: Any, *, secret: bool) -> str:
     if secret:
         _mask(value, value.strip())  # before any check: an error below must not expose it either
     value = value.strip()
-    if not _HEADER_SAFE.fullmatch(value):
+    if not _header_safe(value):
         raise HadoopEcoConfigError(
             f"Connection {conn_id!r}: {label} contains a control or non-ASCII character, which cannot be "
             "sent in an HTTP header. Copy the value again without it."
@@ -177,7 +189,7 @@ def _path_template(conn_id: str, name: str, value: str, placeholders: tuple[str,
         problem = "must start with '/'"
     elif sorted(fields) != sorted(placeholders) or not value.count("{") == value.count("}") == len(fields):
         problem = "must contain " + " and ".join("{" + p + "}" for p in placeholders) + " and no other braces"
-    elif not _HEADER_SAFE.fullmatch(value) or any(c in value for c in " ?#"):
+    elif not _header_safe(value) or any(c in value for c in " ?#"):
         problem = "must be a URL path without spaces, '?', '#' or control characters"
     if problem:
         raise HadoopEcoConfigError(f"Connection {conn_id!r}: extra {name!r} {problem}, got {value!r}")
@@ -194,7 +206,8 @@ def _region(conn_id: str, value: Any, host: str) -> str:
     return str(value)
 
 
-_DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+# A pattern, not a compiled regex: re compiles and caches it on first use, not at import.
+_DNS_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
 
 
 def _valid_hostname(hostname: str) -> bool:
@@ -207,7 +220,7 @@ def _valid_hostname(hostname: str) -> bool:
     except ValueError:
         pass
     name = hostname[:-1] if hostname.endswith(".") else hostname
-    return 0 < len(name) <= 253 and all(_DNS_LABEL.fullmatch(label) for label in name.split("."))
+    return 0 < len(name) <= 253 and all(re.fullmatch(_DNS_LABEL, label) for label in name.split("."))
 
 
 def _base_url(conn: Any, conn_id: str, default: str) -> str:
@@ -218,7 +231,7 @@ def _base_url(conn: Any, conn_id: str, default: str) -> str:
         scheme = conn.schema if conn.schema in ("http", "https") else "https"
         host = f"{scheme}://{host}"
     problem = f"Connection {conn_id!r}: Host must be a base URL like {default}, got {host!r}"
-    if not _HEADER_SAFE.fullmatch(host) or " " in host:
+    if not _header_safe(host) or " " in host:
         raise HadoopEcoConfigError(problem)
     try:
         parts = urlsplit(host)
@@ -305,7 +318,7 @@ def _proxies(conn_id: str, value: Any, where: str = "extra 'proxies'") -> dict[s
             raise HadoopEcoConfigError(
                 f"Connection {conn_id!r}: proxy for {scheme!r} has an invalid port: {shown}"
             ) from None
-        if parts.scheme not in ("http", "https") or not parts.hostname or not _HEADER_SAFE.fullmatch(url):
+        if parts.scheme not in ("http", "https") or not parts.hostname or not _header_safe(url):
             raise HadoopEcoConfigError(
                 f"Connection {conn_id!r}: proxy for {scheme!r} must be an http:// or https:// URL with a "
                 f"host, got {shown}"

@@ -29,7 +29,7 @@ MAX_BODY_BYTES = 1024 * 1024
 #: How much of a response body an error message quotes.
 BODY_EXCERPT_CHARS = 300
 
-_TAGS = re.compile(r"<[^>]+>")
+_TAGS = r"<[^>]+>"
 
 
 class ApiRequest(NamedTuple):
@@ -89,7 +89,7 @@ def body_excerpt(body: str | bytes | None, scrub: Scrub, limit: int = BODY_EXCER
         return ""
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
     if "<html" in text[:500].lower():
-        text = _TAGS.sub(" ", text)
+        text = re.sub(_TAGS, " ", text)
     text = " ".join(scrub(text).split())
     if len(text) > limit:
         return text[:limit] + f"... [{len(text) - limit} more characters]"
