@@ -79,7 +79,9 @@ def test_a_switch_that_is_not_yes_or_no_is_a_clear_error(monkeypatch, name, valu
 def test_credentials_repr_shows_no_secret_and_no_proxy_url(monkeypatch):
     """The credentials' repr (a debugger, a log line with ``%r``) names the connection, never its secrets."""
     monkeypatch.setenv("HTTPS_PROXY", "http://env-user:env-pass-77@env-proxy:3128")
-    creds = _credentials(monkeypatch, trust_env=True, proxies={"http": "http://user:proxy-pass-42@named:8080"})
+    creds = _credentials(
+        monkeypatch, trust_env=True, proxies={"http": "http://user:proxy-pass-42@named:8080"}
+    )
     shown = repr(creds)
     assert "conn_id=" in shown and creds.access_key_id in shown
     for secret in (creds.secret_access_key, creds.api_key, "proxy-pass-42", "env-pass-77"):
