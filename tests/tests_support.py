@@ -20,15 +20,22 @@ CANARY_API_KEY = "CANARY-APIKEY-d41c8e07b6"
 ACCESS_KEY_ID = "test-access-key-id"
 
 
-def conn_json(host: str, **extra: Any) -> str:
-    """Connection JSON for ``AIRFLOW_CONN_*`` with the canary credentials."""
+def conn_json(
+    host: str,
+    *,
+    login: Any = ACCESS_KEY_ID,
+    password: Any = CANARY_SECRET,
+    api_key: Any = CANARY_API_KEY,
+    **extra: Any,
+) -> str:
+    """Connection JSON for ``AIRFLOW_CONN_*``: the canary credentials unless given, and ``extra``."""
     return json.dumps(
         {
             "conn_type": "hadoop_eco",
             "host": host,
-            "login": ACCESS_KEY_ID,
-            "password": CANARY_SECRET,
-            "extra": {"api_key": CANARY_API_KEY, **extra},
+            "login": login,
+            "password": password,
+            "extra": {"api_key": api_key, **extra},
         }
     )
 

@@ -21,6 +21,7 @@ from review_support import (
     secret_fragments,
 )
 from tests_support import ACCESS_KEY_ID, CANARY_API_KEY, CANARY_SECRET
+from tests_support import conn_json as conn
 from tests_support import status_body as status
 
 from airflow_provider_hadoop_eco.exceptions import (
@@ -37,18 +38,6 @@ pytestmark = pytest.mark.timeout(30)
 
 CLUSTER = "c-1"
 CONN_ENV = "AIRFLOW_CONN_HADOOP_ECO_DEFAULT"
-
-
-def conn(url: str, *, login=ACCESS_KEY_ID, password=CANARY_SECRET, api_key=CANARY_API_KEY, **extra) -> str:
-    return json.dumps(
-        {
-            "conn_type": "hadoop_eco",
-            "host": url,
-            "login": login,
-            "password": password,
-            "extra": {"api_key": api_key, **extra},
-        }
-    )
 
 
 def hook() -> HadoopEcoHook:

@@ -11,7 +11,8 @@ import textwrap
 import pytest
 from fake_context import make_context
 from review_support import CREATED, ByMethod, arun, run_one_event
-from tests_support import ACCESS_KEY_ID, CANARY_API_KEY, CANARY_SECRET, REPO_ROOT
+from tests_support import REPO_ROOT
+from tests_support import conn_json as conn
 from tests_support import status_body as status
 
 from airflow_provider_hadoop_eco.exceptions import (
@@ -37,18 +38,6 @@ def is_transient(exc: BaseException) -> bool:
     from airflow_provider_hadoop_eco.exceptions import is_transient as rule
 
     return rule(exc)
-
-
-def conn(url: str, *, login: str = ACCESS_KEY_ID, **extra) -> str:
-    return json.dumps(
-        {
-            "conn_type": "hadoop_eco",
-            "host": url,
-            "login": login,
-            "password": CANARY_SECRET,
-            "extra": {"api_key": CANARY_API_KEY, **extra},
-        }
-    )
 
 
 def hook(**kwargs) -> HadoopEcoHook:

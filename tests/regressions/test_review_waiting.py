@@ -13,7 +13,7 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, TaskDeferred
 from fake_context import make_context
 from review_support import CREATED, ByMethod, answer, run_one_event, run_trigger_events
-from tests_support import ACCESS_KEY_ID, CANARY_API_KEY, CANARY_SECRET
+from tests_support import conn_json as conn
 from tests_support import status_body as status
 
 from airflow_provider_hadoop_eco.exceptions import HadoopEcoError, HadoopEcoTimeoutError
@@ -27,18 +27,6 @@ CLUSTER = "c-1"
 CONN_ENV = "AIRFLOW_CONN_HADOOP_ECO_DEFAULT"
 RUNNING = json.dumps(status(None, "Running")).encode()
 DONE = json.dumps(status("Success", "Terminate")).encode()
-
-
-def conn(url: str, *, password: str = CANARY_SECRET, api_key: str = CANARY_API_KEY) -> str:
-    return json.dumps(
-        {
-            "conn_type": "hadoop_eco",
-            "host": url,
-            "login": ACCESS_KEY_ID,
-            "password": password,
-            "extra": {"api_key": api_key},
-        }
-    )
 
 
 def trigger(**kwargs) -> HadoopEcoRequestTrigger:
