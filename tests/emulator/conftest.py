@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +19,9 @@ from airflow_provider_hadoop_eco.emulator import (
     DEFAULT_CREDENTIAL_SECRET,
     Emulator,
 )
+
+#: The emulator's command line, as a user runs it.
+EMULATOR_CLI = [sys.executable, "-m", "airflow_provider_hadoop_eco.emulator"]
 
 HEADERS = {
     "Credential-ID": DEFAULT_CREDENTIAL_ID,
@@ -114,3 +124,39 @@ def make_api(emu: Emulator):
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
+    """Start emulator CLI subprocesses; each is killed by PID at teardown if still running."""
+    procs: list[subprocess.Popen] = []
+
+    def start(*args: str) -> subprocess.Popen:
+        proc = subprocess.Popen(
+            [*EMULATOR_CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path
+        )
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+@pytest.fixture
+def wait_ready() -> Callable[..., dict]:
+    """Wait for a spawned emulator's ``--ready-file`` and return what it says; fail if the emulator exits."""
+
+    def wait(path: Path, proc: subprocess.Popen, timeout: float = 20.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if path.exists():
+                return json.loads(path.read_text())
+            if proc.poll() is not None:
+                raise AssertionError(f"emulator exited early with {proc.returncode}: {proc.communicate()}")
+            time.sleep(0.05)
+        raise AssertionError("ready file never appeared")
+
+    return wait

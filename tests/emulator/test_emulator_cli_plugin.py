@@ -8,8 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -19,41 +17,11 @@ from airflow_provider_hadoop_eco.emulator import DEFAULT_CLUSTER_ID, Emulator
 CLI = [sys.executable, "-m", "airflow_provider_hadoop_eco.emulator"]
 
 
-def _wait_for_file(path: Path, proc: subprocess.Popen, timeout: float = 20.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists():
-            return json.loads(path.read_text())
-        if proc.poll() is not None:
-            raise AssertionError(f"emulator exited early with {proc.returncode}: {proc.communicate()}")
-        time.sleep(0.05)
-    raise AssertionError("ready file never appeared")
-
-
-@pytest.fixture
-def spawn(tmp_path):
-    """Start CLI subprocesses; each is killed by PID at teardown if still running."""
-    procs: list[subprocess.Popen] = []
-
-    def start(*args: str) -> subprocess.Popen:
-        proc = subprocess.Popen(
-            [*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path
-        )
-        procs.append(proc)
-        return proc
-
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-
-
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_cli_serves_and_stops_cleanly(spawn, tmp_path, sig):
+def test_cli_serves_and_stops_cleanly(spawn, wait_ready, tmp_path, sig):
     ready = tmp_path / "ready.json"
     proc = spawn("--port", "0", "--ready-file", str(ready), "--duration", "0", "--outcome", "Failure")
-    info = _wait_for_file(ready, proc)
+    info = wait_ready(ready, proc)
     assert info["pid"] == proc.pid
     assert info["url"] == f"http://127.0.0.1:{info['port']}"
     headers = {
@@ -80,7 +48,7 @@ def test_cli_serves_and_stops_cleanly(spawn, tmp_path, sig):
     assert "Traceback" not in err
 
 
-def test_cli_scenario_and_flags(spawn, tmp_path):
+def test_cli_scenario_and_flags(spawn, wait_ready, tmp_path):
     scenario = tmp_path / "scenario.json"
     scenario.write_text(
         json.dumps(
@@ -96,7 +64,7 @@ def test_cli_scenario_and_flags(spawn, tmp_path):
     ready = tmp_path / "ready.json"
     proc = spawn("--port", "0", "--scenario", str(scenario), "--ready-file", str(ready), "--quiet",
                  "--cluster-id", "sc-1", "--job-type", "spark", "--no-record")  # fmt: skip
-    info = _wait_for_file(ready, proc)
+    info = wait_ready(ready, proc)
     headers = {"Credential-ID": "i", "Credential-Secret": "s", "Hadoop-Eco-Api-Key": "k"}
     base = f"{info['url']}/hadoop-eco/v1/cluster/sc-1"
     assert requests.post(base, json={}, headers=headers, timeout=5).status_code == 503

@@ -10,7 +10,6 @@ import ssl
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,6 @@ from airflow_provider_hadoop_eco.emulator import (
     Emulator,
 )
 
-CLI = [sys.executable, "-m", "airflow_provider_hadoop_eco.emulator"]
 CREATE = f"/hadoop-eco/v1/cluster/{DEFAULT_CLUSTER_ID}"
 HEADERS = {
     "Credential-ID": DEFAULT_CREDENTIAL_ID,
@@ -189,41 +187,11 @@ def test_each_record_names_its_client_connection(tls_emu):
     assert peers[0] == peers[1] != peers[2]  # a keep-alive connection keeps its peer
 
 
-@pytest.fixture
-def spawn(tmp_path):
-    """Start CLI subprocesses; each is killed by PID at teardown if still running."""
-    procs: list[subprocess.Popen] = []
-
-    def start(*args: str) -> subprocess.Popen:
-        proc = subprocess.Popen(
-            [*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path
-        )
-        procs.append(proc)
-        return proc
-
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-
-
-def _wait_for_file(path: Path, proc: subprocess.Popen, timeout: float = 20.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists():
-            return json.loads(path.read_text())
-        if proc.poll() is not None:
-            raise AssertionError(f"emulator exited early with {proc.returncode}: {proc.communicate()}")
-        time.sleep(0.05)
-    raise AssertionError("ready file never appeared")
-
-
 @pytest.mark.timeout(60)
-def test_cli_tls(spawn, tmp_path):
+def test_cli_tls(spawn, wait_ready, tmp_path):
     ready = tmp_path / "ready.json"
     proc = spawn("--tls", "--port", "0", "--ready-file", str(ready))
-    info = _wait_for_file(ready, proc)
+    info = wait_ready(ready, proc)
     assert info["url"] == f"https://127.0.0.1:{info['port']}"
     ca = Path(info["ca_path"])
     assert ca.is_file()
@@ -244,10 +212,10 @@ def test_cli_tls(spawn, tmp_path):
 
 
 @pytest.mark.timeout(60)
-def test_cli_without_tls_writes_a_null_ca_path(spawn, tmp_path):
+def test_cli_without_tls_writes_a_null_ca_path(spawn, wait_ready, tmp_path):
     ready = tmp_path / "ready.json"
     proc = spawn("--port", "0", "--ready-file", str(ready), "--quiet")
-    info = _wait_for_file(ready, proc)
+    info = wait_ready(ready, proc)
     assert info["url"].startswith("http://") and info["ca_path"] is None
     os.kill(proc.pid, signal.SIGTERM)
     proc.communicate(timeout=15)
