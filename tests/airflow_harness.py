@@ -220,6 +220,18 @@ class AirflowEnv:
             raise AssertionError(f"{method} {path} -> {response.status_code}: {response.text[:2000]}")
         return response.json() if response.content else None
 
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int, timeout: float = 30) -> str:
+        """The whole task log of one try (structured entries, JSON-encoded into one searchable text)."""
+        data = self.api(
+            "GET",
+            f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}?full_content=true",
+            timeout=timeout,
+        )
+        content = data.get("content") if isinstance(data, dict) else data
+        if isinstance(content, str):
+            return content
+        return "\n".join(json.dumps(entry, default=str) for entry in content or [])
+
     def wait_healthy(self, timeout: float = 120) -> None:
         import requests
 

@@ -608,14 +608,7 @@ class Topology:
         return str(run["dag_run_id"])
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
-        data = self.api(
-            "GET",
-            f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}?full_content=true",
-        )
-        content = data.get("content") if isinstance(data, dict) else data
-        if isinstance(content, str):
-            return content
-        return "\n".join(json.dumps(entry, default=str) for entry in content or [])
+        return self.airflow.task_log(dag_id, run_id, task_id, try_number, timeout=60)
 
     # --- metadata database
     def sql(self, query: str) -> list[dict[str, str]]:

@@ -109,14 +109,7 @@ class Services:
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
         """The whole task log of one try (structured entries, JSON-encoded into one searchable text)."""
-        data = self.api(
-            "GET",
-            f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}?full_content=true",
-        )
-        content = data.get("content") if isinstance(data, dict) else data
-        if isinstance(content, str):
-            return content
-        return "\n".join(json.dumps(entry, default=str) for entry in content or [])
+        return self.env.task_log(dag_id, run_id, task_id, try_number)
 
     def trigger_log_files(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> list[Path]:
         """The triggerer's log files of one try (``attempt=<n>.log.trigger.<triggerer job id>.log``)."""
