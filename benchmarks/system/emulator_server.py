@@ -18,6 +18,7 @@ The certificate is the emulator's own throwaway one (``emulator.tls``), written 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -149,16 +150,14 @@ async def _serve(args: Any, listeners: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     from airflow_provider_hadoop_eco.emulator.cli import build_parser
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    picked: dict[str, str] = {}
-    for flag in ("--listeners",):
-        i = argv.index(flag)
-        picked[flag] = argv[i + 1]
-        del argv[i : i + 2]
-    args = build_parser().parse_args(argv)
+    # --listeners is this server's own option; everything else is the emulator CLI's.
+    own = argparse.ArgumentParser(prog="emulator_server", add_help=False)
+    own.add_argument("--listeners", required=True, help="comma-separated listener names, one port each")
+    picked, rest = own.parse_known_args(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(rest)
     if args.host != "127.0.0.1" or not args.ready_file:
         raise SystemExit("emulator_server: --host must be 127.0.0.1 and --ready-file is required")
-    listeners = [n for n in picked["--listeners"].split(",") if n]
+    listeners = [n for n in picked.listeners.split(",") if n]
     asyncio.run(_serve(args, listeners))
     return 0
 

@@ -91,8 +91,9 @@ class Emulator:
         scenario = self.workdir / "emulator-scenario.json"
         scenario.write_text(json.dumps({"time_scale": 1.0, "clusters": []}))
         cmd = [
-            self.python, "-m", "benchmarks.system.emulator_server", "--listeners", ",".join(LISTENERS), "--host", "127.0.0.1", "--port", "0",
-            "--ready-file", str(ready), "--scenario", str(scenario), "--no-record", "--quiet",
+            self.python, "-m", "benchmarks.system.emulator_server", "--listeners", ",".join(LISTENERS),
+            "--host", "127.0.0.1", "--port", "0", "--ready-file", str(ready), "--scenario", str(scenario),
+            "--no-record", "--quiet",
         ]  # fmt: skip
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
         env["PYTHONPATH"] = str(REPO)
